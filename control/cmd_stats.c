@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * `stats` and `config show`: read-only views of dataplane counters and of
+ * the settings in force, for the control socket. Runs on the control plane;
+ * counters are snapshots taken with relaxed loads (pt_dp_core_info()).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <petrel/control.h>
+#include <petrel/ctl.h>
+
+static void
+net_json(struct pt_buf *out, const struct pt_net_stats *s)
+{
+    pt_buf_printf(out,
+                  "\"rx_pkts\":%lu,\"rx_bytes\":%lu,\"tx_pkts\":%lu,"
+                  "\"tx_bytes\":%lu,\"arp_replies\":%lu,\"arp_requests\":%lu,"
+                  "\"arp_learned\":%lu,\"icmp_echo_replies\":%lu,\"drops\":{",
+                  s->rx_pkts, s->rx_bytes, s->tx_pkts, s->tx_bytes,
+                  s->arp_replies, s->arp_requests, s->arp_learned,
+                  s->icmp_echo_replies);
+    for (unsigned d = 0; d < PT_NET_DROP_MAX; d++)
+        pt_buf_printf(out, "%s\"%s\":%lu", d ? "," : "",
+                      pt_net_drop_name((enum pt_net_drop)d), s->drops[d]);
+    pt_buf_printf(out, "}");
+}
+
+static void
+net_add(struct pt_net_stats *sum, const struct pt_net_stats *s)
+{
+    uint64_t *d = (uint64_t *)sum;
+    const uint64_t *x = (const uint64_t *)s;
+
+    for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+        d[i] += x[i];
+}
+
+static int
+cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
+{
+    struct pt_dp *dp = ctx;
+    struct pt_net_stats total;
+    uint64_t loops = 0;
+
+    (void)argv;
+    if (argc != 0) {
+        pt_buf_printf(out, "stats takes no arguments");
+        return -EINVAL;
+    }
+    memset(&total, 0, sizeof(total));
+    pt_buf_printf(out, "{\"cores\":[");
+    for (unsigned i = 0; i < pt_dp_n_cores(dp); i++) {
+        struct pt_dp_core_info ci;
+
+        pt_dp_core_info(pt_dp_core(dp, i), &ci);
+        pt_buf_printf(out,
+                      "%s{\"core\":%u,\"lcore\":%u,\"queue\":%u,"
+                      "\"loops\":%lu,\"busy_loops\":%lu,\"naps\":%lu,"
+                      "\"pool_in_use\":%u,\"pool_size\":%u,",
+                      i ? "," : "", i, ci.lcore_id, ci.queue_id, ci.loops,
+                      ci.busy_loops, ci.naps, ci.pool_in_use, ci.pool_size);
+        net_json(out, &ci.net);
+        pt_buf_printf(out, "}");
+        net_add(&total, &ci.net);
+        loops += ci.loops;
+    }
+    pt_buf_printf(out, "],\"total\":{\"loops\":%lu,", loops);
+    net_json(out, &total);
+    pt_buf_printf(out, "}}");
+    return 0;
+}
+
+static int
+cmd_config_show(void *ctx, int argc, char **argv, struct pt_buf *out)
+{
+    const struct pt_config *cfg = ctx;
+    size_t n = pt_config_describe(NULL, 0);
+    struct pt_config_key_info info[64];
+    char val[PT_EAL_ARGS_MAX];
+
+    (void)argc;
+    (void)argv;
+    if (n > 64)
+        n = 64;
+    pt_config_describe(info, n);
+    pt_buf_printf(out, "{");
+    for (size_t i = 0; i < n; i++) {
+        pt_config_get(cfg, info[i].key, val, sizeof(val));
+        pt_buf_printf(out, "%s", i ? "," : "");
+        pt_buf_json_str(out, info[i].key);
+        pt_buf_printf(out, ":");
+        pt_buf_json_str(out, val);
+    }
+    pt_buf_printf(out, "}");
+    return 0;
+}
+
+int
+pt_cmd_stats_register(struct pt_ctl *ctl, struct pt_dp *dp)
+{
+    static struct pt_ctl_cmd cmd = {
+        .name = "stats", .args = "",
+        .help = "per-core and total counters: packets, bytes, ARP, ICMP, "
+                "drops by reason, loops (heartbeat), mempool use",
+        .fn = cmd_stats,
+    };
+
+    cmd.ctx = dp;
+    return pt_ctl_register(ctl, &cmd);
+}
+
+int
+pt_cmd_config_register(struct pt_ctl *ctl, const struct pt_config *cfg)
+{
+    static struct pt_ctl_cmd cmd = {
+        .name = "config show", .args = "",
+        .help = "every configuration key with the value in force",
+        .fn = cmd_config_show,
+    };
+
+    cmd.ctx = (void *)(uintptr_t)cfg;
+    return pt_ctl_register(ctl, &cmd);
+}

@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Table-driven configuration parser (see include/petrel/config.h).
+ *
+ * Each key is one row of `keys[]`: name, type, where it lives in struct
+ * pt_config, default (as text, parsed by the same code as a file line, so a
+ * default can never disagree with the parser), bounds, whether it can change
+ * at run time, and help text. Adding a setting is adding a row.
+ *
+ * Not here: applying settings (the owners read struct pt_config), and the
+ * run-time `config set` path (that is the control socket's, later).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <petrel/config.h>
+
+enum key_type {
+    KT_STRING,
+    KT_U16,
+    KT_U32,
+    KT_IPV4,        /* a.b.c.d or empty (= 0) */
+    KT_IPV4_PREFIX, /* a.b.c.d/len (len 1-32) or empty (= 0/0) */
+    KT_IDLE,
+};
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t off;      /* offset of the value in struct pt_config */
+    size_t size;     /* for strings: buffer size */
+    size_t off2;     /* for prefixes: offset of the uint8_t length */
+    const char *def;
+    uint32_t min;
+    uint32_t max;
+    bool runtime;
+    const char *help;
+};
+
+#define F(m) offsetof(struct pt_config, m)
+#define S(m) sizeof(((struct pt_config *)0)->m)
+
+static const struct key keys[] = {
+    { "name", KT_STRING, F(name), S(name), 0, "petrel", 1, 0, false,
+      "instance name: selects the DPDK runtime prefix (petrel-<name>), the "
+      "lock and the default control socket; two running instances must differ" },
+    { "port", KT_STRING, F(port_devargs), S(port_devargs), 0,
+      "net_tap0,iface=petrel0", 1, 0, false,
+      "the port: a DPDK vdev spec (net_tap..., net_memif..., net_af_packet...) "
+      "or the PCI address of a NIC bound to vfio-pci" },
+    { "port.rx_desc", KT_U16, F(rx_desc), 0, 0, "1024", 64, 16384, false,
+      "RX descriptors per queue" },
+    { "port.tx_desc", KT_U16, F(tx_desc), 0, 0, "1024", 64, 16384, false,
+      "TX descriptors per queue" },
+    { "net.ip", KT_IPV4_PREFIX, F(ip), 0, F(prefix_len), "10.99.0.2/24", 0, 0,
+      false, "the broker's IPv4 address and prefix length" },
+    { "net.gateway", KT_IPV4, F(gateway), 0, 0, "", 0, 0, false,
+      "default gateway for peers off our subnet (empty: none)" },
+    { "tap.host_ip", KT_IPV4_PREFIX, F(tap_host_ip), 0, F(tap_host_prefix_len),
+      "10.99.0.1/24", 0, 0, false,
+      "for a net_tap port: address petreld gives the kernel side of the tap "
+      "so local clients can connect (empty: leave the interface alone)" },
+    { "dp.cores", KT_U32, F(dp_cores), 0, 0, "1", 1, 64, false,
+      "dataplane lcores; each polls its own RX/TX queue pair of the port" },
+    { "dp.idle", KT_IDLE, F(idle), 0, 0, "auto", 0, 0, false,
+      "idle policy of dataplane lcores: busy (spin), adaptive (nap when "
+      "idle), auto (adaptive on hosts with fewer than 4 CPUs)" },
+    { "dp.idle_max_sleep_us", KT_U32, F(idle_max_sleep_us), 0, 0, "200", 1,
+      100000, false, "longest nap of an idle adaptive lcore, microseconds" },
+    { "dp.burst", KT_U32, F(burst), 0, 0, "32", 1, 64, false,
+      "packets per RX burst" },
+    { "dp.mbufs", KT_U32, F(mbufs_per_core), 0, 0, "8191", 1024, 16777215,
+      false, "mbufs in each dataplane core's pool" },
+    { "arp.entries", KT_U32, F(arp_entries), 0, 0, "1024", 16, 1048576, false,
+      "neighbour cache slots per core (rounded up to a power of two)" },
+    { "arp.timeout_s", KT_U32, F(arp_timeout_s), 0, 0, "300", 1, 86400, false,
+      "seconds a learned neighbour stays valid without being seen" },
+    { "ctl.socket", KT_STRING, F(ctl_socket), S(ctl_socket), 0, "", 0, 0,
+      false, "control socket path (empty: " PT_RUN_DIR "/<name>.sock)" },
+    { "log.level", KT_STRING, F(log_level), S(log_level), 0, "info", 1, 0,
+      false, "log level of petrel's modules: err, warning, notice, info, debug" },
+    { "eal.args", KT_STRING, F(eal_args), S(eal_args), 0, "", 0, 0, false,
+      "extra EAL arguments, space separated (command-line EAL arguments "
+      "before `--` are added after these)" },
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const idle_names[] = {
+    [PT_IDLE_AUTO] = "auto",
+    [PT_IDLE_BUSY] = "busy",
+    [PT_IDLE_ADAPTIVE] = "adaptive",
+};
+
+const char *
+pt_idle_mode_name(enum pt_idle_mode m)
+{
+    return (unsigned)m < 3 ? idle_names[m] : "?";
+}
+
+int
+pt_log_level_parse(const char *s)
+{
+    static const char *const names[] = { "err", "warning", "notice", "info",
+                                         "debug" };
+
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0)
+            return 4 + i; /* RTE_LOG_ERR .. RTE_LOG_DEBUG */
+    return -1;
+}
+
+static const struct key *
+find_key(const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int
+fail(char *err, size_t errlen, const char *origin, unsigned line,
+     const char *key, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (err != NULL && errlen > 0) {
+        if (line > 0)
+            snprintf(err, errlen, "%s:%u: %s: %s", origin, line, key, msg);
+        else
+            snprintf(err, errlen, "%s: %s: %s", origin, key, msg);
+    }
+    return -EINVAL;
+}
+
+static int
+parse_u32(const char *v, uint32_t *out)
+{
+    char *end;
+    unsigned long long x;
+
+    if (!isdigit((unsigned char)v[0]))
+        return -1;
+    errno = 0;
+    x = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0' || x > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)x;
+    return 0;
+}
+
+static int
+parse_ipv4(const char *v, uint32_t *out)
+{
+    struct in_addr a;
+
+    if (inet_pton(AF_INET, v, &a) != 1)
+        return -1;
+    *out = a.s_addr;
+    return 0;
+}
+
+int
+pt_config_set(struct pt_config *cfg, const char *name, const char *value,
+              const char *origin, unsigned line, char *err, size_t errlen)
+{
+    const struct key *k = find_key(name);
+    char *base = (char *)cfg;
+    uint32_t u;
+
+    if (k == NULL)
+        return fail(err, errlen, origin, line, name, "unknown key");
+
+    switch (k->type) {
+    case KT_STRING:
+        if (strlen(value) >= k->size)
+            return fail(err, errlen, origin, line, name,
+                        "value longer than %zu characters", k->size - 1);
+        if (strlen(value) < k->min)
+            return fail(err, errlen, origin, line, name, "must not be empty");
+        if (strcmp(name, "name") == 0) {
+            for (const char *p = value; *p; p++)
+                if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+                    return fail(err, errlen, origin, line, name,
+                                "only letters, digits, '-' and '_' allowed");
+        }
+        if (strcmp(name, "log.level") == 0 && pt_log_level_parse(value) < 0)
+            return fail(err, errlen, origin, line, name,
+                        "'%s' is not one of err, warning, notice, info, debug",
+                        value);
+        memcpy(base + k->off, value, strlen(value) + 1);
+        return 0;
+    case KT_U16:
+    case KT_U32:
+        if (parse_u32(value, &u) != 0)
+            return fail(err, errlen, origin, line, name,
+                        "'%s' is not a non-negative integer", value);
+        if (u < k->min || u > k->max)
+            return fail(err, errlen, origin, line, name,
+                        "%u out of range %u-%u", u, k->min, k->max);
+        if (k->type == KT_U16)
+            *(uint16_t *)(base + k->off) = (uint16_t)u;
+        else
+            *(uint32_t *)(base + k->off) = u;
+        return 0;
+    case KT_IPV4:
+        if (value[0] == '\0') {
+            *(uint32_t *)(base + k->off) = 0;
+            return 0;
+        }
+        if (parse_ipv4(value, &u) != 0)
+            return fail(err, errlen, origin, line, name,
+                        "'%s' is not an IPv4 address", value);
+        *(uint32_t *)(base + k->off) = u;
+        return 0;
+    case KT_IPV4_PREFIX: {
+        char addr[32];
+        const char *slash = strchr(value, '/');
+        uint32_t len;
+
+        if (value[0] == '\0') {
+            *(uint32_t *)(base + k->off) = 0;
+            *(uint8_t *)(base + k->off2) = 0;
+            return 0;
+        }
+        if (slash == NULL || (size_t)(slash - value) >= sizeof(addr) ||
+            parse_u32(slash + 1, &len) != 0 || len < 1 || len > 32)
+            return fail(err, errlen, origin, line, name,
+                        "'%s' is not an address/prefix such as 10.0.0.2/24",
+                        value);
+        memcpy(addr, value, (size_t)(slash - value));
+        addr[slash - value] = '\0';
+        if (parse_ipv4(addr, &u) != 0)
+            return fail(err, errlen, origin, line, name,
+                        "'%s' is not an IPv4 address", addr);
+        *(uint32_t *)(base + k->off) = u;
+        *(uint8_t *)(base + k->off2) = (uint8_t)len;
+        return 0;
+    }
+    case KT_IDLE:
+        for (unsigned i = 0; i < 3; i++) {
+            if (strcmp(value, idle_names[i]) == 0) {
+                *(enum pt_idle_mode *)(base + k->off) = (enum pt_idle_mode)i;
+                return 0;
+            }
+        }
+        return fail(err, errlen, origin, line, name,
+                    "'%s' is not one of auto, busy, adaptive", value);
+    }
+    return fail(err, errlen, origin, line, name, "internal: bad key type");
+}
+
+void
+pt_config_defaults(struct pt_config *cfg)
+{
+    int rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < N_KEYS; i++) {
+        rc = pt_config_set(cfg, keys[i].name, keys[i].def, "<defaults>", 0,
+                           NULL, 0);
+        (void)rc; /* a default that does not parse is caught by test_config */
+    }
+}
+
+static char *
+trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+int
+pt_config_load(struct pt_config *cfg, const char *path, char *err,
+               size_t errlen)
+{
+    char buf[1024];
+    unsigned line = 0;
+    FILE *f = fopen(path, "r");
+    int rc = 0;
+
+    if (f == NULL) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return rc;
+    }
+    while (fgets(buf, sizeof(buf), f) != NULL) {
+        char *s, *eq, *hash;
+
+        line++;
+        if (strchr(buf, '\n') == NULL && !feof(f)) {
+            rc = fail(err, errlen, path, line, "-", "line too long");
+            break;
+        }
+        hash = strchr(buf, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        s = trim(buf);
+        if (*s == '\0')
+            continue;
+        eq = strchr(s, '=');
+        if (eq == NULL) {
+            rc = fail(err, errlen, path, line, s, "expected `key = value`");
+            break;
+        }
+        *eq = '\0';
+        rc = pt_config_set(cfg, trim(s), trim(eq + 1), path, line, err,
+                           errlen);
+        if (rc != 0)
+            break;
+    }
+    fclose(f);
+    return rc;
+}
+
+static uint32_t
+prefix_mask(uint8_t len)
+{
+    return len == 0 ? 0 : htonl(~0u << (32 - len));
+}
+
+int
+pt_config_validate(const struct pt_config *cfg, char *err, size_t errlen)
+{
+    uint32_t mask = prefix_mask(cfg->prefix_len);
+
+    if (cfg->ip == 0)
+        return fail(err, errlen, "config", 0, "net.ip", "must be set");
+    if (cfg->gateway != 0 && (cfg->gateway & mask) != (cfg->ip & mask))
+        return fail(err, errlen, "config", 0, "net.gateway",
+                    "not inside net.ip's subnet");
+    if (cfg->tap_host_ip != 0 && cfg->tap_host_ip == cfg->ip)
+        return fail(err, errlen, "config", 0, "tap.host_ip",
+                    "must differ from net.ip");
+    if (cfg->tap_host_ip != 0 &&
+        (cfg->tap_host_ip & mask) != (cfg->ip & mask))
+        return fail(err, errlen, "config", 0, "tap.host_ip",
+                    "not inside net.ip's subnet");
+    return 0;
+}
+
+int
+pt_config_get(const struct pt_config *cfg, const char *name, char *buf,
+              size_t buflen)
+{
+    const struct key *k = find_key(name);
+    const char *base = (const char *)cfg;
+    char a[INET_ADDRSTRLEN];
+    uint32_t ip;
+
+    if (k == NULL)
+        return -ENOENT;
+    switch (k->type) {
+    case KT_STRING:
+        snprintf(buf, buflen, "%s", base + k->off);
+        break;
+    case KT_U16:
+        snprintf(buf, buflen, "%u", *(const uint16_t *)(base + k->off));
+        break;
+    case KT_U32:
+        snprintf(buf, buflen, "%u", *(const uint32_t *)(base + k->off));
+        break;
+    case KT_IPV4:
+    case KT_IPV4_PREFIX:
+        memcpy(&ip, base + k->off, sizeof(ip));
+        if (ip == 0) {
+            snprintf(buf, buflen, "%s", "");
+            break;
+        }
+        inet_ntop(AF_INET, &ip, a, sizeof(a));
+        if (k->type == KT_IPV4)
+            snprintf(buf, buflen, "%s", a);
+        else
+            snprintf(buf, buflen, "%s/%u", a,
+                     *(const uint8_t *)(base + k->off2));
+        break;
+    case KT_IDLE:
+        snprintf(buf, buflen, "%s",
+                 pt_idle_mode_name(*(const enum pt_idle_mode *)(base + k->off)));
+        break;
+    }
+    return 0;
+}
+
+size_t
+pt_config_describe(struct pt_config_key_info *info, size_t max)
+{
+    static char ranges[N_KEYS][40];
+
+    for (size_t i = 0; info != NULL && i < N_KEYS && i < max; i++) {
+        const struct key *k = &keys[i];
+
+        switch (k->type) {
+        case KT_U16:
+        case KT_U32:
+            snprintf(ranges[i], sizeof(ranges[i]), "%u-%u", k->min, k->max);
+            break;
+        case KT_STRING:
+            snprintf(ranges[i], sizeof(ranges[i]), "text, at most %zu chars",
+                     k->size - 1);
+            break;
+        case KT_IPV4:
+            snprintf(ranges[i], sizeof(ranges[i]), "IPv4 address or empty");
+            break;
+        case KT_IPV4_PREFIX:
+            snprintf(ranges[i], sizeof(ranges[i]), "address/1-32 or empty");
+            break;
+        case KT_IDLE:
+            snprintf(ranges[i], sizeof(ranges[i]), "auto|busy|adaptive");
+            break;
+        }
+        info[i] = (struct pt_config_key_info){
+            .key = k->name,
+            .default_value = k->def,
+            .range = ranges[i],
+            .runtime = k->runtime,
+            .help = k->help,
+        };
+    }
+    return N_KEYS;
+}
+
+void
+pt_config_ctl_path(const struct pt_config *cfg, char *buf, size_t len)
+{
+    if (cfg->ctl_socket[0] != '\0')
+        snprintf(buf, len, "%s", cfg->ctl_socket);
+    else
+        snprintf(buf, len, "%s/%s.sock", PT_RUN_DIR, cfg->name);
+}

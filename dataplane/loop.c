@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The dataplane lcore: poll, run the burst to completion, transmit, repeat
+ * (see include/petrel/dataplane.h for the contract and idle policy).
+ *
+ * Idle state machine of one core (adaptive mode; busy mode stays in SPIN):
+ *
+ *     SPIN --(PT_IDLE_SPIN_POLLS empty polls)--> NAP(1 us)
+ *     NAP(t) --(empty poll)--> NAP(min(2t, max))
+ *     SPIN, NAP --(a packet)--> SPIN
+ *
+ * Invariants: a core never sleeps with a burst in hand; replies are flushed
+ * before the next poll; the only cross-core write is the stop flag (main
+ * lcore writes, workers read).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include <petrel/clock.h>
+#include <petrel/dataplane.h>
+#include <petrel/log.h>
+
+PT_LOG_REGISTER(dp_loop, pt.dp.loop, INFO);
+
+#define PT_IDLE_SPIN_POLLS 256
+#define PT_BURST_MAX 64u
+
+struct pt_dp_core {
+    /* counters: written by the owner only, read by the control plane */
+    uint64_t loops;
+    uint64_t busy_loops;
+    uint64_t naps;
+
+    struct pt_net *net;
+    struct rte_mempool *pool;
+    const volatile int *stop;
+    unsigned lcore_id;
+    uint16_t port_id;
+    uint16_t queue_id;
+    uint16_t burst;
+    enum pt_idle_mode idle;
+    uint32_t max_sleep_us;
+    int launched;
+} __rte_cache_aligned;
+
+struct pt_dp {
+    volatile int stop __rte_cache_aligned;
+    unsigned n;
+    enum pt_idle_mode idle;
+    const struct pt_config *cfg;
+    struct rte_mempool *pools[RTE_MAX_LCORE];
+    struct pt_dp_core *cores; /* n of them */
+};
+
+static inline void
+count(uint64_t *c)
+{
+    __atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
+}
+
+static uint16_t
+port_tx(void *ctx, struct rte_mbuf **pkts, uint16_t n)
+{
+    const struct pt_dp_core *c = ctx;
+
+    return rte_eth_tx_burst(c->port_id, c->queue_id, pkts, n);
+}
+
+static void
+nap(uint32_t us)
+{
+    struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)us * 1000 };
+
+    nanosleep(&ts, NULL);
+}
+
+static int
+dp_main(void *arg)
+{
+    struct pt_dp_core *c = arg;
+    struct rte_mbuf *pkts[PT_BURST_MAX];
+    uint32_t empty = 0, sleep_us = 1;
+
+    PT_LOG(INFO, dp_loop, "core %u on lcore %u polls port %u queue %u (%s)",
+           c->queue_id, c->lcore_id, c->port_id, c->queue_id,
+           pt_idle_mode_name(c->idle));
+
+    /* Core 0 introduces us to the link. */
+    if (c->queue_id == 0 && pt_net_announce(c->net) == 0)
+        pt_net_flush(c->net);
+
+    while (!*c->stop) {
+        uint16_t n = rte_eth_rx_burst(c->port_id, c->queue_id, pkts, c->burst);
+
+        count(&c->loops);
+        if (n > 0) {
+            count(&c->busy_loops);
+            pt_net_input(c->net, pkts, n, pt_clock_ns());
+            pt_net_flush(c->net);
+            empty = 0;
+            sleep_us = 1;
+            continue;
+        }
+        if (c->idle == PT_IDLE_BUSY || ++empty < PT_IDLE_SPIN_POLLS) {
+            rte_pause();
+            continue;
+        }
+        nap(sleep_us);
+        count(&c->naps);
+        sleep_us = RTE_MIN(sleep_us * 2, c->max_sleep_us);
+    }
+    PT_LOG(INFO, dp_loop, "core %u on lcore %u stopped", c->queue_id,
+           c->lcore_id);
+    return 0;
+}
+
+struct pt_dp *
+pt_dp_create(const struct pt_config *cfg)
+{
+    struct pt_dp *dp;
+    unsigned lcore, i = 0;
+
+    dp = rte_zmalloc("pt_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
+    if (dp == NULL) {
+        rte_errno = ENOMEM;
+        return NULL;
+    }
+    dp->cfg = cfg;
+    dp->n = cfg->dp_cores;
+    dp->idle = cfg->idle;
+    if (dp->idle == PT_IDLE_AUTO)
+        dp->idle = sysconf(_SC_NPROCESSORS_ONLN) < 4 ? PT_IDLE_ADAPTIVE
+                                                      : PT_IDLE_BUSY;
+    if (rte_lcore_count() < dp->n + 1) {
+        PT_LOG(ERR, dp_loop, "dp.cores = %u needs %u lcores, EAL has %u",
+               dp->n, dp->n + 1, rte_lcore_count());
+        rte_free(dp);
+        rte_errno = ENODEV;
+        return NULL;
+    }
+    dp->cores = rte_zmalloc("pt_dp_cores", sizeof(*dp->cores) * dp->n,
+                            RTE_CACHE_LINE_SIZE);
+    if (dp->cores == NULL)
+        goto nomem;
+
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        struct pt_dp_core *c;
+        char name[RTE_MEMPOOL_NAMESIZE];
+        unsigned cache;
+
+        if (i == dp->n)
+            break;
+        c = &dp->cores[i];
+        c->lcore_id = lcore;
+        c->queue_id = (uint16_t)i;
+        c->stop = &dp->stop;
+        c->burst = (uint16_t)RTE_MIN(cfg->burst, PT_BURST_MAX);
+        c->idle = dp->idle;
+        c->max_sleep_us = cfg->idle_max_sleep_us;
+        snprintf(name, sizeof(name), "pt_mbuf_%u", i);
+        cache = RTE_MIN((unsigned)RTE_MEMPOOL_CACHE_MAX_SIZE,
+                        cfg->mbufs_per_core / 16);
+        c->pool = rte_pktmbuf_pool_create(name, cfg->mbufs_per_core, cache, 0,
+                                          RTE_MBUF_DEFAULT_BUF_SIZE,
+                                          (int)rte_lcore_to_socket_id(lcore));
+        if (c->pool == NULL) {
+            PT_LOG(ERR, dp_loop, "mempool %s (%u mbufs): %s", name,
+                   cfg->mbufs_per_core, rte_strerror(rte_errno));
+            goto nomem;
+        }
+        dp->pools[i] = c->pool;
+        i++;
+    }
+    return dp;
+
+nomem:
+    pt_dp_destroy(dp);
+    rte_errno = ENOMEM;
+    return NULL;
+}
+
+struct rte_mempool *const *
+pt_dp_pools(const struct pt_dp *dp)
+{
+    return dp->pools;
+}
+
+unsigned
+pt_dp_n_cores(const struct pt_dp *dp)
+{
+    return dp->n;
+}
+
+enum pt_idle_mode
+pt_dp_idle_mode(const struct pt_dp *dp)
+{
+    return dp->idle;
+}
+
+struct pt_dp_core *
+pt_dp_core(struct pt_dp *dp, unsigned i)
+{
+    return i < dp->n ? &dp->cores[i] : NULL;
+}
+
+int
+pt_dp_launch(struct pt_dp *dp, const struct pt_port *port)
+{
+    const struct pt_config *cfg = dp->cfg;
+    int rc;
+
+    for (unsigned i = 0; i < dp->n; i++) {
+        struct pt_dp_core *c = &dp->cores[i];
+        struct pt_net_conf nc = {
+            .mac = port->mac,
+            .ip = cfg->ip,
+            .prefix_len = cfg->prefix_len,
+            .arp_entries = cfg->arp_entries,
+            .arp_timeout_ns = (uint64_t)cfg->arp_timeout_s * 1000000000u,
+            .pool = c->pool,
+            .tx = port_tx,
+            .tx_ctx = c,
+            .socket_id = (int)rte_lcore_to_socket_id(c->lcore_id),
+        };
+
+        c->port_id = port->port_id;
+        c->net = pt_net_create(&nc);
+        if (c->net == NULL) {
+            rc = -rte_errno;
+            goto fail;
+        }
+    }
+    dp->stop = 0;
+    for (unsigned i = 0; i < dp->n; i++) {
+        struct pt_dp_core *c = &dp->cores[i];
+
+        rc = rte_eal_remote_launch(dp_main, c, c->lcore_id);
+        if (rc != 0)
+            goto fail;
+        c->launched = 1;
+    }
+    return 0;
+
+fail:
+    PT_LOG(ERR, dp_loop, "launching the dataplane: %s", strerror(-rc));
+    pt_dp_stop(dp);
+    return rc;
+}
+
+void
+pt_dp_stop(struct pt_dp *dp)
+{
+    dp->stop = 1;
+    rte_wmb();
+    for (unsigned i = 0; i < dp->n; i++) {
+        struct pt_dp_core *c = &dp->cores[i];
+
+        if (c->launched) {
+            rte_eal_wait_lcore(c->lcore_id);
+            c->launched = 0;
+        }
+    }
+}
+
+void
+pt_dp_destroy(struct pt_dp *dp)
+{
+    if (dp == NULL)
+        return;
+    for (unsigned i = 0; dp->cores != NULL && i < dp->n; i++) {
+        pt_net_free(dp->cores[i].net);
+        rte_mempool_free(dp->cores[i].pool);
+    }
+    rte_free(dp->cores);
+    rte_free(dp);
+}
+
+void
+pt_dp_core_info(const struct pt_dp_core *c, struct pt_dp_core_info *out)
+{
+    const uint64_t *src;
+    uint64_t *dst = (uint64_t *)&out->net;
+
+    out->lcore_id = c->lcore_id;
+    out->queue_id = c->queue_id;
+    out->loops = __atomic_load_n(&c->loops, __ATOMIC_RELAXED);
+    out->busy_loops = __atomic_load_n(&c->busy_loops, __ATOMIC_RELAXED);
+    out->naps = __atomic_load_n(&c->naps, __ATOMIC_RELAXED);
+    out->pool_size = c->pool ? c->pool->size : 0;
+    out->pool_in_use = c->pool ? rte_mempool_in_use_count(c->pool) : 0;
+    if (c->net == NULL) {
+        memset(&out->net, 0, sizeof(out->net));
+        return;
+    }
+    src = (const uint64_t *)pt_net_stats(c->net);
+    for (size_t i = 0; i < sizeof(out->net) / sizeof(uint64_t); i++)
+        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * petrel configuration: the typed settings struct, and the table-driven
+ * parser that fills it from a file and from `--set key=value` overrides.
+ *
+ * The file format is one `key = value` per line; `#` starts a comment; blank
+ * lines are ignored; values are taken verbatim after trimming (no quoting).
+ * Unknown keys, malformed values and out-of-range numbers are errors that
+ * name the file, the line and the key. Every key, its default, range and
+ * whether it can change at run time is listed by pt_config_describe() and
+ * documented in docs/configuration.md (the two are kept in step by a test).
+ *
+ * Threading: parsing happens once on the main thread before rte_eal_init();
+ * afterwards the struct is read-only and may be read from any lcore.
+ * Ownership: the caller owns struct pt_config; the parser never allocates
+ * memory that outlives a call.
+ */
+#ifndef PETREL_CONFIG_H
+#define PETREL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PT_NAME_MAX 32
+#define PT_DEVARGS_MAX 256
+#define PT_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+#define PT_EAL_ARGS_MAX 512
+
+/** How a dataplane lcore behaves when its queues are empty. */
+enum pt_idle_mode {
+    PT_IDLE_AUTO = 0,  /**< adaptive below 4 CPUs, busy otherwise */
+    PT_IDLE_BUSY,      /**< spin: lowest latency, one full CPU per core */
+    PT_IDLE_ADAPTIVE,  /**< spin briefly, then nap with growing sleeps */
+};
+
+/** Every setting petreld has. Addresses are in network byte order. */
+struct pt_config {
+    char name[PT_NAME_MAX];          /**< instance name: locks, prefix, socket */
+    char port_devargs[PT_DEVARGS_MAX]; /**< vdev spec or PCI address */
+    uint16_t rx_desc;
+    uint16_t tx_desc;
+    uint32_t ip;                     /**< our IPv4 address */
+    uint8_t prefix_len;              /**< our subnet's prefix length */
+    uint32_t gateway;                /**< 0 = none */
+    uint32_t tap_host_ip;            /**< kernel side of a tap port; 0 = leave alone */
+    uint8_t tap_host_prefix_len;
+    uint32_t dp_cores;               /**< dataplane lcores (= queues per port) */
+    enum pt_idle_mode idle;
+    uint32_t idle_max_sleep_us;
+    uint32_t burst;
+    uint32_t mbufs_per_core;
+    uint32_t arp_entries;
+    uint32_t arp_timeout_s;
+    char ctl_socket[PT_PATH_MAX];    /**< empty = /run/petrel/<name>.sock */
+    char log_level[16];
+    char eal_args[PT_EAL_ARGS_MAX];  /**< extra EAL arguments */
+};
+
+/** Fill cfg with every key's default. */
+void pt_config_defaults(struct pt_config *cfg);
+
+/**
+ * Parse a config file into cfg (on top of what cfg already holds).
+ * @param cfg   settings to update
+ * @param path  file to read
+ * @param err   receives "file:line: key: reason" on failure
+ * @param errlen size of err
+ * @return 0, -ENOENT/-EACCES (cannot open), or -EINVAL (bad line; see err)
+ */
+int pt_config_load(struct pt_config *cfg, const char *path,
+                   char *err, size_t errlen);
+
+/**
+ * Set one key from a string, as a file line would.
+ * @param origin name used in error messages ("<command line>", a file name)
+ * @param line   line number for error messages (0 = none)
+ * @return 0, or -EINVAL (unknown key, bad value; see err)
+ */
+int pt_config_set(struct pt_config *cfg, const char *key, const char *value,
+                  const char *origin, unsigned line, char *err, size_t errlen);
+
+/**
+ * Check cross-key constraints (e.g. the tap host address in our subnet).
+ * @return 0 or -EINVAL with err filled.
+ */
+int pt_config_validate(const struct pt_config *cfg, char *err, size_t errlen);
+
+/**
+ * Format one key's current value into buf.
+ * @return 0, or -ENOENT for an unknown key.
+ */
+int pt_config_get(const struct pt_config *cfg, const char *key,
+                  char *buf, size_t buflen);
+
+/** One entry of the key table, as reported by pt_config_describe(). */
+struct pt_config_key_info {
+    const char *key;
+    const char *default_value;
+    const char *range;   /**< human text: "1-65535", "busy|adaptive|auto" */
+    bool runtime;        /**< can change while running */
+    const char *help;
+};
+
+/**
+ * Walk the key table.
+ * @return the number of keys; with info != NULL, info[i] filled for i < max.
+ */
+size_t pt_config_describe(struct pt_config_key_info *info, size_t max);
+
+/** The control socket path: cfg->ctl_socket, or the per-name default. */
+void pt_config_ctl_path(const struct pt_config *cfg, char *buf, size_t len);
+
+/** Map a log.level value to its RTE_LOG_* level; -1 if unknown. */
+int pt_log_level_parse(const char *s);
+
+/** Name of an idle mode ("auto", "busy", "adaptive"). */
+const char *pt_idle_mode_name(enum pt_idle_mode m);
+
+#define PT_RUN_DIR "/run/petrel"
+
+#endif /* PETREL_CONFIG_H */
