@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,9 +33,16 @@ pt_port_is_vdev(const char *devargs)
            strncmp(devargs, "eth_", 4) == 0;
 }
 
-/* Give the kernel side of a tap an address and bring it up. */
+/*
+ * Give the kernel side of a tap an address and bring it up. net_tap gives
+ * the kernel interface the port's own MAC (it models the kernel interface
+ * as the port itself); petrel is a separate host on that link, so the
+ * kernel side gets a MAC of its own first (ours with the last bit flipped),
+ * otherwise the kernel would talk to its own address.
+ */
 static int
-tap_configure_host(const char *ifname, uint32_t ip, uint8_t prefix_len)
+tap_configure_host(const char *ifname, const struct rte_ether_addr *port_mac,
+                   uint32_t ip, uint8_t prefix_len)
 {
     struct ifreq ifr;
     struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
@@ -49,6 +57,14 @@ tap_configure_host(const char *ifname, uint32_t ip, uint8_t prefix_len)
         return -ENAMETOOLONG;
     }
     memcpy(ifr.ifr_name, ifname, strlen(ifname));
+    ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+    memcpy(ifr.ifr_hwaddr.sa_data, port_mac, RTE_ETHER_ADDR_LEN);
+    ifr.ifr_hwaddr.sa_data[5] ^= 1;
+    if (ioctl(fd, SIOCSIFHWADDR, &ifr) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
     sin->sin_family = AF_INET;
     sin->sin_addr.s_addr = ip;
     if (ioctl(fd, SIOCSIFADDR, &ifr) < 0 && errno != EEXIST) {
@@ -159,7 +175,8 @@ pt_port_start(struct pt_port *port, const struct pt_config *cfg,
             if (port->ifname[0] == '\0')
                 rc = -ENODEV;
             else
-                rc = tap_configure_host(port->ifname, cfg->tap_host_ip,
+                rc = tap_configure_host(port->ifname, &port->mac,
+                                        cfg->tap_host_ip,
                                         cfg->tap_host_prefix_len);
             if (rc != 0) {
                 PT_LOG(ERR, dp_port, "cannot configure tap %s: %s",
