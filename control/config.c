@@ -421,7 +421,7 @@ pt_config_describe(struct pt_config_key_info *info, size_t max)
             snprintf(ranges[i], sizeof(ranges[i]), "address/1-32 or empty");
             break;
         case KT_IDLE:
-            snprintf(ranges[i], sizeof(ranges[i]), "auto|busy|adaptive");
+            snprintf(ranges[i], sizeof(ranges[i]), "auto, busy, adaptive");
             break;
         }
         info[i] = (struct pt_config_key_info){

@@ -59,8 +59,10 @@ describe_config(void)
     printf("| key | default | range | run time | meaning |\n");
     printf("|---|---|---|---|---|\n");
     for (size_t i = 0; i < n; i++)
-        printf("| `%s` | `%s` | %s | %s | %s |\n", info[i].key,
-               info[i].default_value, info[i].range,
+        printf("| `%s` | %s%s%s | %s | %s | %s |\n", info[i].key,
+               info[i].default_value[0] ? "`" : "*(empty)*",
+               info[i].default_value, info[i].default_value[0] ? "`" : "",
+               info[i].range,
                info[i].runtime ? "yes" : "no", info[i].help);
 }
 
