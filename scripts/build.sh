@@ -17,7 +17,7 @@ if [ ! -f "$dir/build.ninja" ]; then
         # clang here doubles as the "zero warnings under clang" check.
         CC=clang CXX=clang++ meson setup "$dir" \
             -Db_sanitize=address,undefined -Db_lundef=false \
-            -Dhot_debug=true -Dbuildtype=debug ;;
+            -Dhot_debug=true -Dfuzz=true -Dbuildtype=debug ;;
     *)
         echo "build.sh: unknown kind $kind" >&2; exit 2 ;;
     esac
