@@ -153,6 +153,7 @@ pt_net_announce(struct pt_net *net)
     struct rte_ether_hdr *eh;
     struct rte_arp_hdr *ah;
 
+    PT_HOT_ASSERT_OWNER(&net->owner_lcore);
     if (m == NULL) {
         net->stats.drops[PT_NET_DROP_NO_MBUF]++;
         return -ENOBUFS;

@@ -77,6 +77,7 @@ pt_net_create(const struct pt_net_conf *conf)
     net->tx = conf->tx;
     net->tx_ctx = conf->tx_ctx;
     net->neigh_mask = slots - 1;
+    net->owner_lcore = LCORE_ID_ANY;
     return net;
 
 fail:
@@ -109,6 +110,7 @@ pt_net_flush(struct pt_net *net)
 {
     uint16_t n = net->txq_n, sent;
 
+    PT_HOT_ASSERT_OWNER(&net->owner_lcore);
     if (n == 0)
         return;
     for (uint16_t i = 0; i < n; i++)
@@ -158,6 +160,8 @@ void
 pt_net_input(struct pt_net *net, struct rte_mbuf **pkts, uint16_t n,
              uint64_t now_ns)
 {
+    PT_HOT_ASSERT(net != NULL && (pkts != NULL || n == 0) && n <= 64);
+    PT_HOT_ASSERT_OWNER(&net->owner_lcore);
     for (uint16_t i = 0; i < n; i++) {
         if (i + 1 < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));

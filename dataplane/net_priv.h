@@ -10,6 +10,7 @@
 #include <rte_arp.h>
 #include <rte_ip.h>
 
+#include <petrel/debug.h>
 #include <petrel/log.h>
 #include <petrel/net.h>
 
@@ -34,6 +35,7 @@ struct pt_net {
     struct rte_mempool *pool;
     pt_net_tx_fn tx;
     void *tx_ctx;
+    unsigned owner_lcore;      /* bound on first use (PT_HOT_DEBUG only) */
 
     /* neighbour cache: open addressing, linear probe of PT_NEIGH_PROBE */
     struct pt_neigh *neigh;
