@@ -59,7 +59,8 @@ static const struct key keys[] = {
     { "net.ip", KT_IPV4_PREFIX, F(ip), 0, F(prefix_len), "10.99.0.2/24", 0, 0,
       false, "the broker's IPv4 address and prefix length" },
     { "net.gateway", KT_IPV4, F(gateway), 0, 0, "", 0, 0, false,
-      "default gateway for peers off our subnet (empty: none)" },
+      "default gateway (empty: none); dataplane core 0 resolves it by "
+      "ARP at start and keeps it resolved" },
     { "tap.host_ip", KT_IPV4_PREFIX, F(tap_host_ip), 0, F(tap_host_prefix_len),
       "10.99.0.1/24", 0, 0, false,
       "for a net_tap port: address petreld gives the kernel side of the tap "

@@ -146,14 +146,16 @@ pt_arp_input(struct pt_net *net, struct rte_mbuf *m, uint64_t now_ns)
     pt_net_queue(net, m);
 }
 
-int
-pt_net_announce(struct pt_net *net)
+/* Broadcast an ARP request from us for target (network order). */
+static int
+arp_request(struct pt_net *net, uint32_t target)
 {
-    struct rte_mbuf *m = rte_pktmbuf_alloc(net->pool);
+    struct rte_mbuf *m;
     struct rte_ether_hdr *eh;
     struct rte_arp_hdr *ah;
 
     PT_HOT_ASSERT_OWNER(&net->owner_lcore);
+    m = rte_pktmbuf_alloc(net->pool);
     if (m == NULL) {
         net->stats.drops[PT_NET_DROP_NO_MBUF]++;
         return -ENOBUFS;
@@ -172,8 +174,24 @@ pt_net_announce(struct pt_net *net)
     ah->arp_data.arp_sha = net->mac;
     ah->arp_data.arp_sip = net->ip;
     memset(&ah->arp_data.arp_tha, 0, sizeof(ah->arp_data.arp_tha));
-    ah->arp_data.arp_tip = net->ip;
+    ah->arp_data.arp_tip = target;
     net->stats.arp_requests++;
     pt_net_queue(net, m);
     return 0;
+}
+
+int
+pt_net_announce(struct pt_net *net)
+{
+    /* gratuitous ARP: a request for our own address (RFC 5227 2.4) */
+    return arp_request(net, net->ip);
+}
+
+int
+pt_net_resolve(struct pt_net *net, uint32_t ip)
+{
+    if (ip == net->ip || ip == 0 || !pt_net_on_subnet(net, ip) ||
+        ip == net->subnet_bcast)
+        return -EINVAL;
+    return arp_request(net, ip);
 }

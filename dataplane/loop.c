@@ -32,6 +32,7 @@
 PT_LOG_REGISTER(dp_loop, pt.dp.loop, INFO);
 
 #define PT_IDLE_SPIN_POLLS 256
+#define PT_GW_PROBE_S 1 /* resolve an unknown gateway this often */
 #define PT_BURST_MAX 64u
 
 struct pt_dp_core {
@@ -49,6 +50,8 @@ struct pt_dp_core {
     uint16_t burst;
     enum pt_idle_mode idle;
     uint32_t max_sleep_us;
+    uint32_t gateway;         /* resolved by core 0; 0 = none */
+    uint64_t gw_probe_tsc;    /* interval between gateway probes */
     int launched;
 } __rte_cache_aligned;
 
@@ -83,12 +86,33 @@ nap(uint32_t us)
     nanosleep(&ts, NULL);
 }
 
+/*
+ * Keep the gateway resolved: while it is unknown (or has expired), ask
+ * once per PT_GW_PROBE_S; once known, look again 16 probe intervals later
+ * (traffic from the gateway refreshes the entry without any probe, and an
+ * entry that expires sends us back to probing). Core 0 only.
+ * Returns the TSC time of the next check.
+ */
+static uint64_t
+gateway_probe(struct pt_dp_core *c)
+{
+    struct rte_ether_addr mac;
+    uint64_t now = rte_get_tsc_cycles();
+
+    if (pt_net_neigh_lookup(c->net, c->gateway, pt_clock_ns(), &mac) == 0)
+        return now + c->gw_probe_tsc * 16;
+    if (pt_net_resolve(c->net, c->gateway) == 0)
+        pt_net_flush(c->net);
+    return now + c->gw_probe_tsc;
+}
+
 static int
 dp_main(void *arg)
 {
     struct pt_dp_core *c = arg;
     struct rte_mbuf *pkts[PT_BURST_MAX];
     uint32_t empty = 0, sleep_us = 1;
+    uint64_t next_gw = 0;
 
     PT_LOG(INFO, dp_loop, "core %u on lcore %u polls port %u queue %u (%s)",
            c->queue_id, c->lcore_id, c->port_id, c->queue_id,
@@ -102,6 +126,8 @@ dp_main(void *arg)
         uint16_t n = rte_eth_rx_burst(c->port_id, c->queue_id, pkts, c->burst);
 
         count(&c->loops);
+        if (unlikely(c->gateway != 0) && rte_get_tsc_cycles() >= next_gw)
+            next_gw = gateway_probe(c);
         if (n > 0) {
             count(&c->busy_loops);
             pt_net_input(c->net, pkts, n, pt_clock_ns());
@@ -233,6 +259,8 @@ pt_dp_launch(struct pt_dp *dp, const struct pt_port *port)
         };
 
         c->port_id = port->port_id;
+        c->gateway = i == 0 ? cfg->gateway : 0;
+        c->gw_probe_tsc = rte_get_tsc_hz() * PT_GW_PROBE_S;
         c->net = pt_net_create(&nc);
         if (c->net == NULL) {
             rc = -rte_errno;

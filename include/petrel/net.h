@@ -137,6 +137,14 @@ void pt_net_flush(struct pt_net *net);
 int pt_net_announce(struct pt_net *net);
 
 /**
+ * Broadcast an ARP request for ip (network order), e.g. the gateway; the
+ * reply is learned by pt_net_input(). Queues one frame.
+ * @return 0, -EINVAL (ip is ours or off our subnet), or -ENOBUFS (pool
+ *         empty; counted as no_mbuf)
+ */
+int pt_net_resolve(struct pt_net *net, uint32_t ip);
+
+/**
  * Look up a neighbour learned from ARP or IPv4 traffic.
  * @param ip  address, network order
  * @param mac receives the MAC when found

@@ -61,5 +61,20 @@ class PingTest(unittest.TestCase):
                                  self.b.ctl("status")["mac"]))
 
 
+class GatewayTest(unittest.TestCase):
+    def test_gateway_resolved_without_traffic(self):
+        # the kernel side plays the gateway: petrel asks for it by ARP at
+        # start and learns the answer before any ping is sent
+        with Broker("gw", args=["--set", "net.gateway=10.99.0.1"]) as b:
+            for _ in range(50):
+                s = b.stats()
+                if s["arp_learned"] >= 1:
+                    break
+                b.ns_run("sleep", "0.1")
+            self.assertGreaterEqual(s["arp_requests"], 2)  # announce + gw
+            self.assertGreaterEqual(s["arp_learned"], 1)
+            self.assertEqual(s["icmp_echo_replies"], 0)
+
+
 if __name__ == "__main__":
     main()

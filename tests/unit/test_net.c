@@ -318,6 +318,32 @@ test_net_announce(void **state)
 }
 
 static void
+test_net_resolve(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t r[64];
+    struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(r + 14);
+
+    assert_int_equal(pt_net_resolve(f->net, rte_cpu_to_be_32(PT_TEST_PEER_IP)),
+                     0);
+    pt_net_flush(f->net);
+    assert_int_equal(f->tx.n, 1);
+    pt_test_read(f->tx.pkts[0], r, sizeof(r));
+    assert_int_equal(ah->arp_opcode, rte_cpu_to_be_16(RTE_ARP_OP_REQUEST));
+    assert_int_equal(ah->arp_data.arp_tip, rte_cpu_to_be_32(PT_TEST_PEER_IP));
+    /* never for ourselves, the broadcast or off-subnet addresses */
+    assert_int_equal(pt_net_resolve(f->net, rte_cpu_to_be_32(PT_TEST_OUR_IP)),
+                     -EINVAL);
+    assert_int_equal(pt_net_resolve(f->net,
+                                    rte_cpu_to_be_32(RTE_IPV4(10, 99, 0, 255))),
+                     -EINVAL);
+    assert_int_equal(pt_net_resolve(f->net,
+                                    rte_cpu_to_be_32(RTE_IPV4(10, 1, 0, 1))),
+                     -EINVAL);
+    assert_int_equal(pt_net_stats(f->net)->arp_requests, 1);
+}
+
+static void
 test_net_neigh_cache_bounded(void **state)
 {
     struct fixture *f = *state;
@@ -706,6 +732,7 @@ main(void)
         T(test_net_arp_bad_sender),
         T(test_net_arp_probe_answered_not_learned),
         T(test_net_announce),
+        T(test_net_resolve),
         T(test_net_neigh_cache_bounded),
         T(test_net_ip_short),
         T(test_net_ip_bad_version),
