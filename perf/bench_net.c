@@ -41,21 +41,15 @@ run(struct pt_bench_state *st, enum kind kind, size_t plen)
     static const struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff,
                                                    0xff, 0xff } };
     static const struct rte_ether_addr zero;
-    struct pt_net_conf conf = {
-        .mac = pt_test_our_mac,
-        .ip = rte_cpu_to_be_32(PT_TEST_OUR_IP),
-        .prefix_len = 24,
-        .arp_entries = 1024,
-        .arp_timeout_ns = 300000000000ull,
-        .pool = pt_test_pool(),
-        .tx = tx_free,
-        .socket_id = SOCKET_ID_ANY,
-    };
+    struct pt_net_conf conf;
     struct rte_mbuf *m[BURST], *in[BURST];
     uint8_t frame[2048];
     size_t len;
-    struct pt_net *net = pt_net_create(&conf);
+    struct pt_net *net;
     uint64_t ns = 1;
+
+    pt_test_net_conf(&conf, tx_free, NULL);
+    net = pt_net_create(&conf);
 
     if (net == NULL) {
         pt_bench_skip_with_error(st, "pt_net_create failed");

@@ -33,20 +33,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t seg;
 
     if (net == NULL) {
-        struct pt_net_conf conf = {
-            .mac = pt_test_our_mac,
-            .ip = rte_cpu_to_be_32(PT_TEST_OUR_IP),
-            .prefix_len = 24,
-            .arp_entries = 64,
-            .arp_timeout_ns = 1000000000ull,
-            .tx = pt_test_tx_capture,
-            .tx_ctx = &tx,
-            .socket_id = SOCKET_ID_ANY,
-        };
+        struct pt_net_conf conf;
 
         if (pt_test_eal_init() != 0)
             abort();
-        conf.pool = pt_test_pool();
+        pt_test_net_conf(&conf, pt_test_tx_capture, &tx);
+        conf.arp_entries = 64;
         net = pt_net_create(&conf);
         if (net == NULL)
             abort();

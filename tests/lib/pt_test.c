@@ -11,6 +11,8 @@
 #include <rte_ip.h>
 #include <rte_lcore.h>
 
+#include <petrel/net.h>
+
 #include "pt_test.h"
 
 const struct rte_ether_addr pt_test_our_mac = {
@@ -198,4 +200,22 @@ pt_test_tx_reset(struct pt_test_tx *tx)
     for (unsigned i = 0; i < tx->n; i++)
         rte_pktmbuf_free(tx->pkts[i]);
     tx->n = 0;
+}
+
+void
+pt_test_net_conf(struct pt_net_conf *conf,
+                 uint16_t (*tx)(void *, struct rte_mbuf **, uint16_t),
+                 void *tx_ctx)
+{
+    *conf = (struct pt_net_conf){
+        .mac = pt_test_our_mac,
+        .ip = rte_cpu_to_be_32(PT_TEST_OUR_IP),
+        .prefix_len = 24,
+        .arp_entries = 1024,
+        .arp_timeout_ns = 300ull * 1000000000ull,
+        .pool = pool,
+        .tx = tx,
+        .tx_ctx = tx_ctx,
+        .socket_id = SOCKET_ID_ANY,
+    };
 }

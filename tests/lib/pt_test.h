@@ -52,6 +52,13 @@ void pt_test_ipv4_fix(uint8_t *frame);
 /** Recompute the ICMP checksum of a forged frame (over total_length). */
 void pt_test_icmp_fix(uint8_t *frame);
 
+struct pt_net_conf;
+
+/** Fill conf for a test L2/L3 context: our MAC and 10.99.0.2/24, 1024
+ * neighbour slots living 300 s, the test pool, the given transmit function. */
+void pt_test_net_conf(struct pt_net_conf *conf, uint16_t (*tx)(void *,
+                      struct rte_mbuf **, uint16_t), void *tx_ctx);
+
 /** Captured transmissions. `accept` limits how many a call takes. */
 struct pt_test_tx {
     unsigned n;

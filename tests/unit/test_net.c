@@ -37,20 +37,12 @@ static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct pt_net_conf conf = {
-        .mac = pt_test_our_mac,
-        .ip = rte_cpu_to_be_32(PT_TEST_OUR_IP),
-        .prefix_len = 24,
-        .arp_entries = 16,
-        .arp_timeout_ns = 300ull * 1000000000ull,
-        .pool = pt_test_pool(),
-        .tx = pt_test_tx_capture,
-        .socket_id = SOCKET_ID_ANY,
-    };
+    struct pt_net_conf conf;
 
     assert_non_null(f);
     f->tx.accept = UINT32_MAX;
-    conf.tx_ctx = &f->tx;
+    pt_test_net_conf(&conf, pt_test_tx_capture, &f->tx);
+    conf.arp_entries = 16; /* small, so eviction is tested */
     f->net = pt_net_create(&conf);
     assert_non_null(f->net);
     *state = f;
