@@ -87,6 +87,17 @@ has_opt(int argc, char **argv, const char *const *opts)
     return 0;
 }
 
+/* Does any argument mention a petrel log type ("--log-level=pt.dp.*:debug")? */
+int
+pt_eal_args_set_pt_log(const struct pt_eal_args *a)
+{
+    for (int i = 0; i < a->argc; i++)
+        if (strncmp(a->argv[i], "--log-level", 11) == 0 &&
+            strstr(a->argv[i], "pt.") != NULL)
+            return 1;
+    return 0;
+}
+
 int
 pt_eal_args_build(struct pt_eal_args *a, const char *argv0,
                   const struct pt_config *cfg, const struct pt_host *host,
@@ -101,14 +112,30 @@ pt_eal_args_build(struct pt_eal_args *a, const char *argv0,
                                             "--block", "--no-pci", NULL };
     static const char *const log_opts[] = { "--log-level", NULL };
     char buf[sizeof(cfg->eal_args)];
+    char *words[PT_EAL_ARGV_MAX + 1];
     char *save = NULL;
-    int rc = 0;
+    int rc = 0, nw = 0;
+
+    /* What the user already says, in eal.args or before `--`, wins over
+     * every default below. */
+    snprintf(buf, sizeof(buf), "%s", cfg->eal_args);
+    for (char *w = strtok_r(buf, " \t", &save); w != NULL;
+         w = strtok_r(NULL, " \t", &save)) {
+        if (nw == PT_EAL_ARGV_MAX)
+            return -E2BIG;
+        words[nw++] = w;
+    }
+    for (int i = 0; i < uargc; i++) {
+        if (nw == PT_EAL_ARGV_MAX)
+            return -E2BIG;
+        words[nw++] = uargv[i];
+    }
 
     memset(a, 0, sizeof(*a));
     rc |= push(a, "%s", argv0);
-    if (!has_opt(uargc, uargv, prefix_opts))
+    if (!has_opt(nw, words, prefix_opts))
         rc |= push(a, "--file-prefix=petrel-%s", cfg->name);
-    if (!has_opt(uargc, uargv, lcore_opts)) {
+    if (!has_opt(nw, words, lcore_opts)) {
         char map[1024];
         size_t off = 0;
 
@@ -122,7 +149,7 @@ pt_eal_args_build(struct pt_eal_args *a, const char *argv0,
             return -E2BIG;
         rc |= push(a, "--lcores=%s", map);
     }
-    if (!has_opt(uargc, uargv, mem_opts) &&
+    if (!has_opt(nw, words, mem_opts) &&
         (host->hugepages_free == 0 || !host->hugetlbfs_mounted)) {
         /* per-core pools of ~2.3 KiB mbufs, plus room for rings, tables
          * and the drivers */
@@ -133,7 +160,7 @@ pt_eal_args_build(struct pt_eal_args *a, const char *argv0,
         rc |= push(a, "-m");
         rc |= push(a, "%lu", (unsigned long)mb);
     }
-    if (!has_opt(uargc, uargv, dev_opts)) {
+    if (!has_opt(nw, words, dev_opts)) {
         if (pt_port_is_vdev(cfg->port_devargs)) {
             rc |= push(a, "--no-pci");
             rc |= push(a, "--vdev=%s", cfg->port_devargs);
@@ -142,15 +169,11 @@ pt_eal_args_build(struct pt_eal_args *a, const char *argv0,
             rc |= push(a, "%s", cfg->port_devargs);
         }
     }
-    if (!has_opt(uargc, uargv, log_opts))
+    if (!has_opt(nw, words, log_opts))
         rc |= push(a, "--log-level=lib.eal:notice");
 
-    snprintf(buf, sizeof(buf), "%s", cfg->eal_args);
-    for (char *w = strtok_r(buf, " \t", &save); w != NULL;
-         w = strtok_r(NULL, " \t", &save))
-        rc |= push(a, "%s", w);
-    for (int i = 0; i < uargc; i++)
-        rc |= push(a, "%s", uargv[i]);
+    for (int i = 0; i < nw; i++)
+        rc |= push(a, "%s", words[i]);
     return rc ? -E2BIG : 0;
 }
 
@@ -159,13 +182,11 @@ pt_instance_lock(const struct pt_config *cfg, char *path, size_t len)
 {
     int fd;
 
-    if (cfg->ctl_socket[0] != '\0') {
-        snprintf(path, len, "%s.lock", cfg->ctl_socket);
-    } else {
-        if (mkdir(PT_RUN_DIR, 0755) != 0 && errno != EEXIST)
-            return -errno;
-        snprintf(path, len, "%s/%s.lock", PT_RUN_DIR, cfg->name);
-    }
+    /* By name, whatever the socket path: the name also picks the DPDK
+     * runtime prefix, so two instances may never share it. */
+    if (mkdir(PT_RUN_DIR, 0755) != 0 && errno != EEXIST)
+        return -errno;
+    snprintf(path, len, "%s/%s.lock", PT_RUN_DIR, cfg->name);
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;

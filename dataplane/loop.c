@@ -14,6 +14,7 @@
  * lcore writes, workers read).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -163,9 +164,15 @@ pt_dp_create(const struct pt_config *cfg)
     dp->cfg = cfg;
     dp->n = cfg->dp_cores;
     dp->idle = cfg->idle;
-    if (dp->idle == PT_IDLE_AUTO)
-        dp->idle = sysconf(_SC_NPROCESSORS_ONLN) < 4 ? PT_IDLE_ADAPTIVE
-                                                      : PT_IDLE_BUSY;
+    if (dp->idle == PT_IDLE_AUTO) {
+        cpu_set_t set;
+        int cpus = sched_getaffinity(0, sizeof(set), &set) == 0
+                       ? CPU_COUNT(&set)
+                       : (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+        /* the CPUs this process may use, as lcore placement counts them */
+        dp->idle = cpus < 4 ? PT_IDLE_ADAPTIVE : PT_IDLE_BUSY;
+    }
     if (rte_lcore_count() < dp->n + 1) {
         PT_LOG(ERR, dp_loop, "dp.cores = %u needs %u lcores, EAL has %u",
                dp->n, dp->n + 1, rte_lcore_count());

@@ -248,11 +248,14 @@ main(int argc, char **argv)
     }
     if (rte_eal_init(eal.argc, eal.argv) < 0) {
         fprintf(stderr, "petreld: EAL init failed: %s\n",
-                rte_strerror(rte_errno));
+                rte_errno ? rte_strerror(rte_errno)
+                          : "see the EAL messages above");
         return EXIT_FAILURE;
     }
     pt_clock_init();
-    rte_log_set_level_pattern("pt.*", (uint32_t)pt_log_level_parse(cfg.log_level));
+    if (!pt_eal_args_set_pt_log(&eal))
+        rte_log_set_level_pattern("pt.*",
+                                  (uint32_t)pt_log_level_parse(cfg.log_level));
 
     dp = pt_dp_create(&cfg);
     if (dp == NULL) {

@@ -36,8 +36,9 @@ struct pt_eal_args {
 
 /**
  * Build the EAL arguments: argv0; defaults derived from cfg and host unless
- * the user's own EAL arguments already say them (lcores, --file-prefix,
- * memory, devices); then cfg->eal_args; then user_argv.
+ * cfg->eal_args or the user's own EAL arguments already say them (lcores,
+ * --file-prefix, memory, devices, log level); then cfg->eal_args; then
+ * user_argv.
  *
  * Defaults: --file-prefix=petrel-<name>; lcores 0..dp.cores (the main
  * lcore is the control plane), pinned round-robin on the allowed CPUs;
@@ -50,8 +51,12 @@ int pt_eal_args_build(struct pt_eal_args *out, const char *argv0,
                       const struct pt_config *cfg, const struct pt_host *host,
                       int user_argc, char **user_argv);
 
+/** True when the EAL arguments set a level for petrel's log types (pt.*);
+ * petreld then leaves log.level alone so the finer setting stands. */
+int pt_eal_args_set_pt_log(const struct pt_eal_args *a);
+
 /**
- * Take the instance lock PT_RUN_DIR/<name>.lock (or <ctl.socket>.lock),
+ * Take the instance lock PT_RUN_DIR/<name>.lock (whatever ctl.socket is),
  * creating the directory if needed. The lock lives as long as the process.
  * @return the lock fd (keep it open), -EBUSY if another process holds it,
  *         or another negative errno.

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * petrel logging: one DPDK log type per module, named "pt.<plane>.<module>"
- * (pt.dp.net, pt.ctl.cmd, ...), so `--log-level=pt.dp.*:debug` on the EAL
- * command line or `log.level` in the config tunes them like any DPDK type.
+ * (pt.dp.net, pt.ctl.sock, ...). `log.level` in the config sets them all;
+ * an EAL `--log-level=pt.dp.net:debug` (before `--` or in eal.args) tunes
+ * one type, and then log.level is not applied over it.
  *
  * PT_LOG() checks the level before it evaluates its arguments, so a debug
  * line on the packet path costs one load and a branch when debug is off.

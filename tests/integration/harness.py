@@ -105,6 +105,12 @@ class Broker:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        # a killed petreld cannot remove its own socket and lock files
+        for path in (self.sock, f"/run/petrel/{self.name}.lock"):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
         subprocess.run(["ip", "netns", "del", self.ns],
                        stderr=subprocess.DEVNULL)
         if self.cfg_file:

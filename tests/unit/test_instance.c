@@ -103,6 +103,28 @@ test_instance_eal_user_args_win(void **state)
 }
 
 static void
+test_instance_eal_config_args_win(void **state)
+{
+    struct pt_config c;
+    struct pt_host h = host(2, 0);
+    struct pt_eal_args a;
+    char err[128];
+
+    (void)state;
+    pt_config_defaults(&c);
+    pt_config_set(&c, "eal.args", "--lcores=0@1,1@1 --log-level=pt.*:debug",
+                  "t", 0, err, sizeof(err));
+    assert_int_equal(pt_eal_args_build(&a, "petreld", &c, &h, 0, NULL), 0);
+    assert_true(has(&a, "--lcores=0@1,1@1"));
+    assert_false(has(&a, "--lcores=0@4,1@5"));
+    assert_false(has(&a, "--log-level=lib.eal:notice"));
+    assert_true(pt_eal_args_set_pt_log(&a));
+    pt_config_defaults(&c);
+    assert_int_equal(pt_eal_args_build(&a, "petreld", &c, &h, 0, NULL), 0);
+    assert_false(pt_eal_args_set_pt_log(&a));
+}
+
+static void
 test_instance_eal_pci_port(void **state)
 {
     struct pt_config c;
@@ -130,8 +152,8 @@ test_instance_lock_exclusive(void **state)
 
     (void)state;
     pt_config_defaults(&c);
-    snprintf(sock, sizeof(sock), "/tmp/pt_test_lock_%d.sock", (int)getpid());
-    pt_config_set(&c, "ctl.socket", sock, "t", 0, err, sizeof(err));
+    snprintf(sock, sizeof(sock), "pt-test-lock-%d", (int)getpid());
+    pt_config_set(&c, "name", sock, "t", 0, err, sizeof(err));
     a = pt_instance_lock(&c, p1, sizeof(p1));
     assert_true(a >= 0);
     /* a second open file description of the same lock must be refused */
@@ -151,6 +173,7 @@ main(void)
         cmocka_unit_test(test_instance_eal_defaults),
         cmocka_unit_test(test_instance_eal_more_cores_than_cpus),
         cmocka_unit_test(test_instance_eal_user_args_win),
+        cmocka_unit_test(test_instance_eal_config_args_win),
         cmocka_unit_test(test_instance_eal_pci_port),
         cmocka_unit_test(test_instance_lock_exclusive),
     };
