@@ -36,11 +36,69 @@ net_add(struct pt_net_stats *sum, const struct pt_net_stats *s)
         d[i] += x[i];
 }
 
+static void
+tcp_json(struct pt_buf *out, const struct pt_tcp_stats *s)
+{
+    pt_buf_printf(out, "\"tcp\":{");
+    for (unsigned i = 0; i < PT_TCP_C_MAX; i++)
+        pt_buf_printf(out, "\"%s\":%lu,",
+                      pt_tcp_counter_name((enum pt_tcp_counter)i), s->c[i]);
+    pt_buf_printf(out,
+                  "\"conns_in_use\":%lu,\"conns_max\":%lu,"
+                  "\"time_wait_in_use\":%lu,\"time_wait_max\":%lu,"
+                  "\"conn_bytes\":%lu,\"time_wait_bytes\":%lu,\"states\":{",
+                  s->conns_in_use, s->conns_max, s->tw_in_use, s->tw_max,
+                  s->conn_bytes, s->tw_bytes);
+    for (unsigned i = 0; i < PT_TCP_STATE_MAX; i++)
+        pt_buf_printf(out, "%s\"%s\":%lu", i ? "," : "",
+                      pt_tcp_state_name((enum pt_tcp_state)i), s->states[i]);
+    pt_buf_printf(out, "},\"drops\":{");
+    for (unsigned d = 0; d < PT_TCP_DROP_MAX; d++)
+        pt_buf_printf(out, "%s\"%s\":%lu", d ? "," : "",
+                      pt_tcp_drop_name((enum pt_tcp_drop)d), s->drops[d]);
+    pt_buf_printf(out, "}}");
+}
+
+static void
+fault_dir_json(struct pt_buf *out, const char *name,
+               const struct pt_fault_dir_stats *d)
+{
+    pt_buf_printf(out,
+                  "\"%s\":{\"passed\":%lu,\"dropped\":%lu,"
+                  "\"duplicated\":%lu,\"reordered\":%lu,\"delayed\":%lu,"
+                  "\"held_overflow\":%lu,\"held\":%lu}",
+                  name, d->passed, d->dropped, d->duplicated, d->reordered,
+                  d->delayed, d->held_overflow, d->held);
+}
+
+static void
+fault_json(struct pt_buf *out, const struct pt_fault_stats *f)
+{
+    pt_buf_printf(out, "\"fault\":{");
+    fault_dir_json(out, "rx", &f->rx);
+    pt_buf_printf(out, ",");
+    fault_dir_json(out, "tx", &f->tx);
+    pt_buf_printf(out, "}");
+}
+
+static void
+sum_u64(void *sum, const void *s, size_t size)
+{
+    uint64_t *d = sum;
+    const uint64_t *x = s;
+
+    for (size_t i = 0; i < size / sizeof(uint64_t); i++)
+        d[i] += x[i];
+}
+
 static int
 cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
 {
     struct pt_dp *dp = ctx;
     struct pt_net_stats total;
+    struct pt_tcp_stats tcp_total;
+    struct pt_fault_stats fault_total;
+    bool fault_on = false;
     uint64_t loops = 0;
 
     (void)argv;
@@ -49,6 +107,8 @@ cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
         return -EINVAL;
     }
     memset(&total, 0, sizeof(total));
+    memset(&tcp_total, 0, sizeof(tcp_total));
+    memset(&fault_total, 0, sizeof(fault_total));
     pt_buf_printf(out, "{\"cores\":[");
     for (unsigned i = 0; i < pt_dp_n_cores(dp); i++) {
         struct pt_dp_core_info ci;
@@ -61,12 +121,27 @@ cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
                       i ? "," : "", i, ci.lcore_id, ci.queue_id, ci.loops,
                       ci.busy_loops, ci.naps, ci.pool_in_use, ci.pool_size);
         net_json(out, &ci.net);
+        pt_buf_printf(out, ",");
+        tcp_json(out, &ci.tcp);
+        if (ci.fault_on) {
+            pt_buf_printf(out, ",");
+            fault_json(out, &ci.fault);
+            fault_on = true;
+        }
         pt_buf_printf(out, "}");
         net_add(&total, &ci.net);
+        sum_u64(&tcp_total, &ci.tcp, sizeof(ci.tcp));
+        sum_u64(&fault_total, &ci.fault, sizeof(ci.fault));
         loops += ci.loops;
     }
     pt_buf_printf(out, "],\"total\":{\"loops\":%lu,", loops);
     net_json(out, &total);
+    pt_buf_printf(out, ",");
+    tcp_json(out, &tcp_total);
+    if (fault_on) {
+        pt_buf_printf(out, ",");
+        fault_json(out, &fault_total);
+    }
     pt_buf_printf(out, "}}");
     return 0;
 }
@@ -76,13 +151,13 @@ cmd_config_show(void *ctx, int argc, char **argv, struct pt_buf *out)
 {
     const struct pt_config *cfg = ctx;
     size_t n = pt_config_describe(NULL, 0);
-    struct pt_config_key_info info[64];
+    struct pt_config_key_info info[128];
     char val[PT_EAL_ARGS_MAX];
 
     (void)argc;
     (void)argv;
-    if (n > 64)
-        n = 64;
+    if (n > 128)
+        n = 128;
     pt_config_describe(info, n);
     pt_buf_printf(out, "{");
     for (size_t i = 0; i < n; i++) {
@@ -102,7 +177,8 @@ pt_cmd_stats_register(struct pt_ctl *ctl, struct pt_dp *dp)
     static struct pt_ctl_cmd cmd = {
         .name = "stats", .args = "",
         .help = "per-core and total counters: packets, bytes, ARP, ICMP, "
-                "drops by reason, loops (heartbeat), mempool use",
+                "TCP (events, connections per state, pool use, drops by "
+                "reason), fault injection, loops (heartbeat), mempool use",
         .fn = cmd_stats,
     };
 

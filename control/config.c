@@ -26,6 +26,7 @@ enum key_type {
     KT_IPV4,        /* a.b.c.d or empty (= 0) */
     KT_IPV4_PREFIX, /* a.b.c.d/len (len 1-32) or empty (= 0/0) */
     KT_IDLE,
+    KT_BOOL,        /* on|off (also true|false, yes|no, 1|0) */
 };
 
 struct key {
@@ -87,6 +88,70 @@ static const struct key keys[] = {
     { "eal.args", KT_STRING, F(eal_args), S(eal_args), 0, "", 0, 0, false,
       "extra EAL arguments, space separated (command-line EAL arguments "
       "before `--` are added after these)" },
+    { "tcp.echo_port", KT_U16, F(tcp_echo_port), 0, 0, "0", 0, 65535, false,
+      "diagnostic TCP echo listener on this port (0: off); echoes every "
+      "byte back, for testing and operating the stack without MQTT" },
+    { "tcp.mss", KT_U16, F(tcp_mss), 0, 0, "1460", 536, 1460, false,
+      "largest TCP payload we announce and send (the peer's MSS caps it too)" },
+    { "tcp.max_conns", KT_U32, F(tcp_max_conns), 0, 0, "65536", 16, 16777216,
+      false, "TCP connections per dataplane core (pool size; half-open "
+      "ones included)" },
+    { "tcp.syn_backlog", KT_U32, F(tcp_syn_backlog), 0, 0, "1024", 1, 16777216,
+      false, "half-open (SYN_RCVD) connections per core before SYN cookies "
+      "(or drops) take over" },
+    { "tcp.syncookies", KT_BOOL, F(tcp_syncookies), 0, 0, "on", 0, 0, false,
+      "answer SYNs with SYN cookies once the SYN backlog is full (off: drop "
+      "them)" },
+    { "tcp.rcv_buf", KT_U32, F(tcp_rcv_buf), 0, 0, "65535", 1460, 65535, false,
+      "receive budget per connection: bytes delivered but not yet consumed, "
+      "the most we advertise (no window scaling)" },
+    { "tcp.snd_buf", KT_U32, F(tcp_snd_buf), 0, 0, "131072", 1460, 16777216,
+      false, "send budget per connection: bytes queued and not yet acknowledged" },
+    { "tcp.delayed_ack_ms", KT_U32, F(tcp_delayed_ack_ms), 0, 0, "10", 0, 500,
+      false, "delay before acknowledging a lone segment (0: acknowledge every "
+      "segment at once); every second full segment is acknowledged at once" },
+    { "tcp.rto_initial_ms", KT_U32, F(tcp_rto_initial_ms), 0, 0, "1000", 1,
+      60000, false, "retransmission timeout before the first RTT sample "
+      "(RFC 6298: 1 s)" },
+    { "tcp.rto_min_ms", KT_U32, F(tcp_rto_min_ms), 0, 0, "200", 1, 60000, false,
+      "lower bound of the retransmission timeout" },
+    { "tcp.rto_max_ms", KT_U32, F(tcp_rto_max_ms), 0, 0, "60000", 100, 600000,
+      false, "upper bound of the retransmission timeout (and its backoff)" },
+    { "tcp.max_retries", KT_U32, F(tcp_max_retries), 0, 0, "12", 1, 30, false,
+      "retransmissions of the same data before the connection is aborted" },
+    { "tcp.synack_retries", KT_U32, F(tcp_synack_retries), 0, 0, "5", 0, 30,
+      false, "SYN-ACK retransmissions before a half-open connection is dropped" },
+    { "tcp.time_wait_ms", KT_U32, F(tcp_time_wait_ms), 0, 0, "60000", 0, 240000,
+      false, "how long a connection we closed first lingers in TIME_WAIT "
+      "(2 MSL; 0: skip TIME_WAIT)" },
+    { "tcp.time_wait_max", KT_U32, F(tcp_time_wait_max), 0, 0, "65536", 0,
+      16777216, false, "compact TIME_WAIT entries per core (when full, a "
+      "closing connection skips TIME_WAIT)" },
+    { "tcp.reply_limit", KT_U32, F(tcp_reply_limit), 0, 0, "10000", 1, 10000000,
+      false, "RSTs and challenge ACKs a core sends per second in answer to "
+      "unexpected segments (RFC 5961 throttle)" },
+    { "fault.seed", KT_U32, F(fault_seed), 0, 0, "1", 0, UINT32_MAX, false,
+      "seed of the fault-injection generator (each core adds its index)" },
+    { "fault.rx_drop_ppm", KT_U32, F(fault_rx_drop_ppm), 0, 0, "0", 0, 1000000,
+      false, "fault injection: drop this many per million received frames, before the stack" },
+    { "fault.rx_dup_ppm", KT_U32, F(fault_rx_dup_ppm), 0, 0, "0", 0, 1000000,
+      false, "fault injection: duplicate this many per million received frames, before the stack" },
+    { "fault.rx_reorder_ppm", KT_U32, F(fault_rx_reorder_ppm), 0, 0, "0", 0,
+      1000000, false, "fault injection: hold back this many per million "
+      "received frames, before the stack until the next one has passed" },
+    { "fault.rx_delay_us", KT_U32, F(fault_rx_delay_us), 0, 0, "0", 0, 1000000,
+      false, "fault injection: delay every one of the received frames, before the stack by this many "
+      "microseconds" },
+    { "fault.tx_drop_ppm", KT_U32, F(fault_tx_drop_ppm), 0, 0, "0", 0, 1000000,
+      false, "fault injection: drop this many per million transmitted frames, after the stack" },
+    { "fault.tx_dup_ppm", KT_U32, F(fault_tx_dup_ppm), 0, 0, "0", 0, 1000000,
+      false, "fault injection: duplicate this many per million transmitted frames, after the stack" },
+    { "fault.tx_reorder_ppm", KT_U32, F(fault_tx_reorder_ppm), 0, 0, "0", 0,
+      1000000, false, "fault injection: hold back this many per million "
+      "transmitted frames, after the stack until the next one has passed" },
+    { "fault.tx_delay_us", KT_U32, F(fault_tx_delay_us), 0, 0, "0", 0, 1000000,
+      false, "fault injection: delay every one of the transmitted frames, after the stack by this many "
+      "microseconds" },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -256,6 +321,19 @@ pt_config_set(struct pt_config *cfg, const char *name, const char *value,
         }
         return fail(err, errlen, origin, line, name,
                     "'%s' is not one of auto, busy, adaptive", value);
+    case KT_BOOL: {
+        static const char *const yes[] = { "on", "true", "yes", "1" };
+        static const char *const no[] = { "off", "false", "no", "0" };
+
+        for (unsigned i = 0; i < 4; i++) {
+            if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+                *(bool *)(base + k->off) = strcmp(value, yes[i]) == 0;
+                return 0;
+            }
+        }
+        return fail(err, errlen, origin, line, name,
+                    "'%s' is not on or off", value);
+    }
     }
     return fail(err, errlen, origin, line, name, "internal: bad key type");
 }
@@ -352,6 +430,9 @@ pt_config_validate(const struct pt_config *cfg, char *err, size_t errlen)
         (cfg->tap_host_ip & mask) != (cfg->ip & mask))
         return fail(err, errlen, "config", 0, "tap.host_ip",
                     "not inside net.ip's subnet");
+    if (cfg->tcp_rto_min_ms > cfg->tcp_rto_max_ms)
+        return fail(err, errlen, "config", 0, "tcp.rto_min_ms",
+                    "above tcp.rto_max_ms");
     return 0;
 }
 
@@ -394,6 +475,9 @@ pt_config_get(const struct pt_config *cfg, const char *name, char *buf,
         snprintf(buf, buflen, "%s",
                  pt_idle_mode_name(*(const enum pt_idle_mode *)(base + k->off)));
         break;
+    case KT_BOOL:
+        snprintf(buf, buflen, "%s", *(const bool *)(base + k->off) ? "on" : "off");
+        break;
     }
     return 0;
 }
@@ -423,6 +507,9 @@ pt_config_describe(struct pt_config_key_info *info, size_t max)
             break;
         case KT_IDLE:
             snprintf(ranges[i], sizeof(ranges[i]), "auto, busy, adaptive");
+            break;
+        case KT_BOOL:
+            snprintf(ranges[i], sizeof(ranges[i]), "on, off");
             break;
         }
         info[i] = (struct pt_config_key_info){

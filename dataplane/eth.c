@@ -13,6 +13,8 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include <petrel/tcp.h>
+
 #include "net_priv.h"
 
 PT_LOG_REGISTER(dp_net, pt.dp.net, INFO);
@@ -162,9 +164,14 @@ pt_net_input(struct pt_net *net, struct rte_mbuf **pkts, uint16_t n,
 {
     PT_HOT_ASSERT(net != NULL && (pkts != NULL || n == 0) && n <= 64);
     PT_HOT_ASSERT_OWNER(&net->owner_lcore);
+    if (net->tcp != NULL)
+        pt_tcp_burst_begin(net->tcp, now_ns);
     for (uint16_t i = 0; i < n; i++) {
         if (i + 1 < n)
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
         eth_input(net, pkts[i], now_ns);
     }
+    /* segments the burst's callbacks queued, closed events */
+    if (net->tcp != NULL)
+        pt_tcp_flush(net->tcp);
 }

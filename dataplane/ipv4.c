@@ -12,7 +12,8 @@
  * header length below 20, bad total length, bad checksum, IP options and
  * fragments (out of scope, see docs/architecture.md), a source that is zero,
  * broadcast, multicast, loopback or our own address, a destination that is
- * not us (including broadcasts), and protocols we do not serve.
+ * not us (including broadcasts), and protocols we do not serve (TCP
+ * without a TCP-lite stack attached included).
  */
 #include "net_priv.h"
 
@@ -90,6 +91,13 @@ pt_ipv4_input(struct pt_net *net, struct rte_mbuf *m, uint64_t now_ns)
     }
     if (avail > tlen)
         rte_pktmbuf_trim(m, avail - tlen);
+
+    /* TCP keeps the peer's MAC in the connection: no neighbour refresh
+     * on its fast path. */
+    if (likely(ip->next_proto_id == IPPROTO_TCP) && net->tcp != NULL) {
+        pt_tcp_input(net->tcp, m, ip, (uint16_t)(tlen - hlen));
+        return;
+    }
 
     if (pt_net_on_subnet(net, ip->src_addr)) {
         const struct rte_ether_hdr *eh =

@@ -28,7 +28,9 @@
 
 #include <petrel/clock.h>
 #include <petrel/dataplane.h>
+#include <petrel/fault.h>
 #include <petrel/log.h>
+#include <petrel/tcp.h>
 
 PT_LOG_REGISTER(dp_loop, pt.dp.loop, INFO);
 
@@ -43,6 +45,8 @@ struct pt_dp_core {
     uint64_t naps;
 
     struct pt_net *net;
+    struct pt_tcp *tcp;
+    struct pt_fault *fault;    /* NULL unless fault.* asks for faults */
     struct rte_mempool *pool;
     const volatile int *stop;
     unsigned lcore_id;
@@ -125,14 +129,23 @@ dp_main(void *arg)
 
     while (!*c->stop) {
         uint16_t n = rte_eth_rx_burst(c->port_id, c->queue_id, pkts, c->burst);
+        uint64_t now = pt_clock_ns();
 
         count(&c->loops);
         if (unlikely(c->gateway != 0) && rte_get_tsc_cycles() >= next_gw)
             next_gw = gateway_probe(c);
+        if (unlikely(c->fault != NULL)) {
+            pt_fault_poll(c->fault, now);
+            n = pt_fault_rx(c->fault, pkts, n, PT_BURST_MAX, now);
+        }
+        /* TCP timers: a compare when no millisecond passed */
+        pt_tcp_tick(c->tcp, now);
         if (n > 0) {
             count(&c->busy_loops);
-            pt_net_input(c->net, pkts, n, pt_clock_ns());
-            pt_net_flush(c->net);
+            pt_net_input(c->net, pkts, n, now);
+        }
+        pt_net_flush(c->net); /* replies, and what timers sent */
+        if (n > 0) {
             empty = 0;
             sleep_us = 1;
             continue;
@@ -264,7 +277,25 @@ pt_dp_launch(struct pt_dp *dp, const struct pt_port *port)
             .tx_ctx = c,
             .socket_id = (int)rte_lcore_to_socket_id(c->lcore_id),
         };
+        struct pt_fault_conf fc = {
+            .pool = c->pool,
+            .tx_fn = port_tx,
+            .tx_ctx = c,
+            .socket_id = nc.socket_id,
+        };
+        struct pt_tcp_conf tc;
 
+        pt_fault_conf_from_config(&fc, cfg, i);
+        if (pt_fault_conf_active(&fc)) {
+            c->fault = pt_fault_create(&fc);
+            if (c->fault == NULL) {
+                rc = -rte_errno;
+                goto fail;
+            }
+            nc.tx = pt_fault_tx;
+            nc.tx_ctx = c->fault;
+            PT_LOG(WARNING, dp_loop, "core %u: fault injection is on", i);
+        }
         c->port_id = port->port_id;
         c->gateway = i == 0 ? cfg->gateway : 0;
         c->gw_probe_tsc = rte_get_tsc_hz() * PT_GW_PROBE_S;
@@ -273,7 +304,26 @@ pt_dp_launch(struct pt_dp *dp, const struct pt_port *port)
             rc = -rte_errno;
             goto fail;
         }
+        pt_tcp_conf_from_config(&tc, cfg);
+        tc.net = c->net;
+        tc.now_ns = pt_clock_ns();
+        tc.socket_id = nc.socket_id;
+        c->tcp = pt_tcp_create(&tc);
+        if (c->tcp == NULL) {
+            rc = -rte_errno;
+            PT_LOG(ERR, dp_loop, "core %u: TCP stack (%u connections): %s",
+                   i, cfg->tcp_max_conns, rte_strerror(rte_errno));
+            goto fail;
+        }
+        if (cfg->tcp_echo_port != 0) {
+            rc = pt_tcp_echo_listen(c->tcp, cfg->tcp_echo_port);
+            if (rc != 0)
+                goto fail;
+        }
     }
+    if (cfg->tcp_echo_port != 0)
+        PT_LOG(INFO, dp_loop, "TCP echo listener on port %u",
+               cfg->tcp_echo_port);
     dp->stop = 0;
     for (unsigned i = 0; i < dp->n; i++) {
         struct pt_dp_core *c = &dp->cores[i];
@@ -312,7 +362,9 @@ pt_dp_destroy(struct pt_dp *dp)
     if (dp == NULL)
         return;
     for (unsigned i = 0; dp->cores != NULL && i < dp->n; i++) {
+        pt_tcp_free(dp->cores[i].tcp);
         pt_net_free(dp->cores[i].net);
+        pt_fault_free(dp->cores[i].fault);
         rte_mempool_free(dp->cores[i].pool);
     }
     rte_free(dp->cores);
@@ -339,4 +391,19 @@ pt_dp_core_info(const struct pt_dp_core *c, struct pt_dp_core_info *out)
     src = (const uint64_t *)pt_net_stats(c->net);
     for (size_t i = 0; i < sizeof(out->net) / sizeof(uint64_t); i++)
         dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+    memset(&out->tcp, 0, sizeof(out->tcp));
+    if (c->tcp != NULL) {
+        src = (const uint64_t *)pt_tcp_stats(c->tcp);
+        dst = (uint64_t *)&out->tcp;
+        for (size_t i = 0; i < sizeof(out->tcp) / sizeof(uint64_t); i++)
+            dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+    }
+    memset(&out->fault, 0, sizeof(out->fault));
+    out->fault_on = c->fault != NULL;
+    if (c->fault != NULL) {
+        src = (const uint64_t *)pt_fault_stats(c->fault);
+        dst = (uint64_t *)&out->fault;
+        for (size_t i = 0; i < sizeof(out->fault) / sizeof(uint64_t); i++)
+            dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+    }
 }

@@ -36,6 +36,7 @@ struct pt_net {
     pt_net_tx_fn tx;
     void *tx_ctx;
     unsigned owner_lcore;      /* bound on first use (PT_HOT_DEBUG only) */
+    struct pt_tcp *tcp;        /* TCP-lite attached by pt_tcp_create() */
 
     /* neighbour cache: open addressing, linear probe of PT_NEIGH_PROBE */
     struct pt_neigh *neigh;
@@ -78,6 +79,12 @@ void pt_arp_input(struct pt_net *net, struct rte_mbuf *m, uint64_t now_ns);
 void pt_ipv4_input(struct pt_net *net, struct rte_mbuf *m, uint64_t now_ns);
 void pt_icmp_input(struct pt_net *net, struct rte_mbuf *m,
                    struct rte_ipv4_hdr *ip, uint16_t l4_len);
+
+/* TCP-lite's entry points for the net (tcp_in.c, tcp.c). */
+struct pt_tcp;
+void pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,
+                  const struct rte_ipv4_hdr *ip, uint16_t l4_len);
+void pt_tcp_burst_begin(struct pt_tcp *tcp, uint64_t now_ns);
 
 /* Record that ip is at mac; create the entry only when create != 0. */
 void pt_neigh_update(struct pt_net *net, uint32_t ip,

@@ -56,6 +56,35 @@ struct pt_config {
     char ctl_socket[PT_PATH_MAX];    /**< empty = /run/petrel/<name>.sock */
     char log_level[16];
     char eal_args[PT_EAL_ARGS_MAX];  /**< extra EAL arguments */
+
+    /* TCP-lite (per dataplane core unless said otherwise) */
+    uint16_t tcp_echo_port;          /**< diagnostic echo listener; 0 = off */
+    uint16_t tcp_mss;                /**< MSS we announce and send at most */
+    uint32_t tcp_max_conns;          /**< connection pool per core */
+    uint32_t tcp_syn_backlog;        /**< half-open connections per core */
+    bool tcp_syncookies;             /**< answer with cookies when it is full */
+    uint32_t tcp_rcv_buf;            /**< receive budget (window) per conn */
+    uint32_t tcp_snd_buf;            /**< send queue budget per conn */
+    uint32_t tcp_delayed_ack_ms;     /**< 0 = acknowledge every segment */
+    uint32_t tcp_rto_initial_ms;
+    uint32_t tcp_rto_min_ms;
+    uint32_t tcp_rto_max_ms;
+    uint32_t tcp_max_retries;        /**< retransmissions before abort */
+    uint32_t tcp_synack_retries;
+    uint32_t tcp_time_wait_ms;
+    uint32_t tcp_time_wait_max;      /**< compact TIME_WAIT entries per core */
+    uint32_t tcp_reply_limit;        /**< RSTs + challenge ACKs per s per core */
+
+    /* fault injection under the stack (tests only; all zero = off) */
+    uint32_t fault_seed;
+    uint32_t fault_rx_drop_ppm;
+    uint32_t fault_rx_dup_ppm;
+    uint32_t fault_rx_reorder_ppm;
+    uint32_t fault_rx_delay_us;
+    uint32_t fault_tx_drop_ppm;
+    uint32_t fault_tx_dup_ppm;
+    uint32_t fault_tx_reorder_ppm;
+    uint32_t fault_tx_delay_us;
 };
 
 /** Fill cfg with every key's default. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Dataplane lcores: each polls its own RX queue of the port, runs every
- * received burst to completion (L2/L3 now, TCP-lite and MQTT later) and
+ * received burst to completion (L2/L3, TCP-lite; MQTT later) and
  * transmits on its own TX queue. Cores share nothing; the only shared word
  * is the stop flag the control plane raises.
  *
@@ -20,7 +20,9 @@
 #include <stdint.h>
 
 #include <petrel/config.h>
+#include <petrel/fault.h>
 #include <petrel/net.h>
+#include <petrel/tcp.h>
 #include <petrel/port.h>
 
 struct pt_dp;
@@ -66,6 +68,9 @@ struct pt_dp_core_info {
     unsigned pool_in_use;    /**< mbufs out of the pool */
     unsigned pool_size;
     struct pt_net_stats net; /**< snapshot of the L2/L3 counters */
+    struct pt_tcp_stats tcp; /**< snapshot of TCP-lite's counters */
+    bool fault_on;           /**< fault injection active on this core */
+    struct pt_fault_stats fault;
 };
 
 /** Snapshot a core's counters (relaxed reads, may be one burst old). */

@@ -12,8 +12,10 @@
  * (pt_net_flush()); the transmit function is pluggable so tests capture
  * frames instead of sending them.
  *
- * Not here: TCP (TCP-lite, later), IP options, fragments, IPv6 (counted
- * and dropped).
+ * TCP segments that pass IPv4 validation go to the TCP-lite stack attached
+ * to the context (include/petrel/tcp.h), which then also transmits through
+ * the context's queue. Not here: IP options, fragments, IPv6 (counted and
+ * dropped).
  *
  * Threading: a struct pt_net is touched only by its owning lcore, except
  * its stats, which any thread may read (64-bit counters written by the
@@ -50,7 +52,7 @@
     X(IP_FRAG, "ip_fragment", "IPv4 fragment (no reassembly)")               \
     X(IP_SRC, "ip_bad_src", "source address zero, broadcast, multicast, loopback or ours") \
     X(IP_DST, "ip_not_for_us", "destination address not ours")               \
-    X(IP_PROTO, "ip_proto_unsupported", "IP protocol not handled (TCP arrives with TCP-lite)") \
+    X(IP_PROTO, "ip_proto_unsupported", "IP protocol not handled (UDP, ...; TCP when no TCP-lite stack is attached)") \
     X(ICMP_SHORT, "icmp_short", "ICMP message shorter than 8 bytes")         \
     X(ICMP_CSUM, "icmp_bad_checksum", "ICMP checksum wrong")                 \
     X(ICMP_TYPE, "icmp_type_unsupported", "ICMP type other than echo request") \

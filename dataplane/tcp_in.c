@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP-lite input: segment validation, demultiplexing and the connection
+ * state machine (RFC 793 "SEGMENT ARRIVES", with RFC 5961 for RST, SYN and
+ * ACK checks, RFC 5681/6582 for duplicate ACKs and recovery).
+ *
+ * Passive side only. LISTEN is not a connection: a listener is a port with
+ * callbacks, and SYNs to it create a connection in SYN_RCVD (or, once the
+ * SYN backlog is full, a stateless SYN cookie answer).
+ *
+ *                 SYN / SYN-ACK        ACK of SYN
+ *     (listener) ---------------> SYN_RCVD ---------> ESTABLISHED
+ *        | ACK carrying a valid cookie                  |      |
+ *        +------------------------------------------>---+      |
+ *                                                              |
+ *        ESTABLISHED --app close / FIN--> FIN_WAIT_1           |
+ *        FIN_WAIT_1 --ACK of FIN--> FIN_WAIT_2 --FIN / ACK--> TIME_WAIT
+ *        FIN_WAIT_1 --FIN / ACK--> CLOSING --ACK of FIN--> TIME_WAIT
+ *        ESTABLISHED --FIN / ACK--> CLOSE_WAIT --app close / FIN--> LAST_ACK
+ *        LAST_ACK --ACK of FIN--> CLOSED;  TIME_WAIT --2 MSL--> (gone)
+ *        any state --exact RST, RTO retries exhausted, app abort--> CLOSED
+ *
+ * Invariants per state:
+ *   SYN_RCVD     snd_una = ISS, snd_nxt = ISS + 1; not yet seen by the
+ *                application; counted in half_open; RTO timer = SYN-ACK
+ *                resend.
+ *   ESTABLISHED  accepted by the application (CF_ACCEPTED); data both ways.
+ *   FIN_WAIT_1   our FIN sent (snd_nxt is past it), not yet acknowledged.
+ *   FIN_WAIT_2   our FIN acknowledged, send queue empty; waiting for FIN.
+ *   CLOSING      both FINs sent, ours not yet acknowledged.
+ *   CLOSE_WAIT   peer's FIN received (rcv_nxt past it, CF_EOF); we may
+ *                still send.
+ *   LAST_ACK     both FINs sent, ours not yet acknowledged.
+ *   TIME_WAIT    only a struct pt_tcp_tw remains (re-ACKs FINs).
+ *   CLOSED       out of the table and wheel, CF_DEAD, waiting to be reaped.
+ *
+ * Transitions (state -> state [function]):
+ *   (none) -> SYN_RCVD           [listen_syn]
+ *   (none) -> SYN_RCVD -> ESTABLISHED  [listen_ack: valid cookie]
+ *   SYN_RCVD -> ESTABLISHED      [conn_input, ACK of our SYN]
+ *   SYN_RCVD -> CLOSED           [conn_input RST; rto_expired in tcp_timer.c]
+ *   ESTABLISHED -> FIN_WAIT_1    [fin_sent in tcp_out.c]
+ *   ESTABLISHED -> CLOSE_WAIT    [conn_fin]
+ *   FIN_WAIT_1 -> FIN_WAIT_2     [conn_input, ACK of FIN]
+ *   FIN_WAIT_1 -> CLOSING        [conn_fin]
+ *   FIN_WAIT_2 -> TIME_WAIT      [conn_fin -> pt_tcp_enter_time_wait]
+ *   CLOSING -> TIME_WAIT         [conn_input, ACK of FIN]
+ *   CLOSE_WAIT -> LAST_ACK       [fin_sent in tcp_out.c]
+ *   LAST_ACK -> CLOSED           [conn_input, ACK of FIN]
+ *   any -> CLOSED                [conn_input exact RST; timed_out;
+ *                                 pt_tcp_abort; pt_tcp_free]
+ *   TIME_WAIT -> (gone)          [pt_tcp_timer_fire; tw_input new SYN]
+ *
+ * Refused (counted under PT_TCP_DROPS): short or malformed headers, bad
+ * checksums, impossible flag combinations, out-of-window segments (ACKed),
+ * out-of-order data (duplicate ACK), RSTs and SYNs that fail RFC 5961.
+ */
+#include <errno.h>
+
+#include <rte_ip.h>
+
+#include "tcp_priv.h"
+
+static inline void
+seg_drop(struct pt_tcp *tcp, struct rte_mbuf *m, enum pt_tcp_drop why)
+{
+    tcp->stats.drops[why]++;
+    rte_pktmbuf_free(m);
+}
+
+/* RST for a segment that belongs to nothing (RFC 793, "reset generation"). */
+static void
+reset_for(struct pt_tcp *tcp, const struct pt_tcp_seg *s)
+{
+    if (s->flags & TH_RST)
+        return;
+    if (!pt_tcp_reply_allowed(tcp))
+        return;
+    if (s->flags & TH_ACK)
+        pt_tcp_reply(tcp, &s->eth->src_addr, s->ip->src_addr, s->th->src_port,
+                     s->th->dst_port, s->ack, 0, TH_RST, 0, 0);
+    else
+        pt_tcp_reply(tcp, &s->eth->src_addr, s->ip->src_addr, s->th->src_port,
+                     s->th->dst_port, 0,
+                     s->seq + s->len + !!(s->flags & TH_SYN) +
+                         !!(s->flags & TH_FIN),
+                     TH_RST | TH_ACK, 0, 0);
+}
+
+/* RFC 5961 challenge ACK (rate limited with the other unsolicited replies). */
+static void
+challenge_ack(struct pt_tcp_conn *c)
+{
+    if (!pt_tcp_reply_allowed(c->tcp))
+        return;
+    tcp_count(c->tcp, PT_TCP_C_CHALLENGE_ACKS);
+    pt_tcp_send_ack(c);
+}
+
+/* Parse the MSS option of a SYN; anything else (SACK, timestamps, window
+ * scale) is ignored, which declines it: we never echo those options. */
+static uint16_t
+parse_mss(const struct rte_tcp_hdr *th, uint32_t doff)
+{
+    const uint8_t *o = (const uint8_t *)(th + 1);
+    uint32_t n = doff - PT_TCP_HDR_LEN;
+
+    for (uint32_t i = 0; i < n;) {
+        if (o[i] == 0) /* end of options */
+            break;
+        if (o[i] == 1) { /* NOP */
+            i++;
+            continue;
+        }
+        if (i + 1 >= n || o[i + 1] < 2 || i + o[i + 1] > n)
+            break;
+        if (o[i] == 2 && o[i + 1] == 4)
+            return (uint16_t)((o[i + 2] << 8) | o[i + 3]);
+        i += o[i + 1];
+    }
+    return 0;
+}
+
+/* Drop n bytes from the front of a chain (freeing emptied segments). */
+static struct rte_mbuf *
+chain_adj(struct rte_mbuf *m, uint32_t n)
+{
+    uint32_t pkt_len = m->pkt_len - n;
+    uint16_t segs = m->nb_segs;
+
+    while (n >= m->data_len && m->next != NULL) {
+        struct rte_mbuf *next = m->next;
+
+        n -= m->data_len;
+        segs--;
+        m->next = NULL;
+        m->nb_segs = 1;
+        rte_pktmbuf_free_seg(m);
+        m = next;
+    }
+    m->data_off = (uint16_t)(m->data_off + n);
+    m->data_len = (uint16_t)(m->data_len - n);
+    m->pkt_len = pkt_len;
+    m->nb_segs = segs;
+    return m;
+}
+
+/* Keep the first len bytes of a chain (freeing segments past them). */
+static void
+chain_trim(struct rte_mbuf *m, uint32_t len)
+{
+    struct rte_mbuf *s = m;
+    uint32_t left = len;
+    uint16_t segs = 1;
+
+    m->pkt_len = len;
+    while (left > s->data_len && s->next != NULL) {
+        left -= s->data_len;
+        s = s->next;
+        segs++;
+    }
+    s->data_len = (uint16_t)RTE_MIN(left, (uint32_t)s->data_len);
+    if (s->next != NULL) {
+        rte_pktmbuf_free(s->next);
+        s->next = NULL;
+    }
+    m->nb_segs = segs;
+}
+
+/* ---- listeners: SYN and cookie ACK ---- */
+
+static void
+conn_setup_peer(struct pt_tcp_conn *c, const struct pt_tcp_seg *s,
+                uint32_t irs, uint32_t iss)
+{
+    c->rcv_nxt = irs + 1;
+    c->snd_una = iss;
+    c->snd_nxt = iss + 1;
+    c->snd_max = iss + 1;
+    c->recover = iss;
+    c->snd_wnd = s->wnd;
+    c->max_snd_wnd = s->wnd;
+    c->snd_wl1 = s->seq;
+    c->snd_wl2 = s->ack;
+}
+
+static void
+cookie_synack(struct pt_tcp *tcp, const struct pt_tcp_seg *s)
+{
+    uint16_t mss = s->mss ? s->mss : 536;
+    uint32_t cookie = pt_tcp_cookie_make(tcp, s->ip->src_addr,
+                                         s->th->src_port, s->th->dst_port,
+                                         s->seq, &mss);
+
+    if (pt_tcp_reply(tcp, &s->eth->src_addr, s->ip->src_addr,
+                     s->th->src_port, s->th->dst_port, cookie, s->seq + 1,
+                     TH_SYN | TH_ACK, (uint16_t)tcp->rcv_buf, tcp->mss) == 0)
+        tcp_count(tcp, PT_TCP_C_COOKIES_SENT);
+}
+
+static void
+listen_syn(struct pt_tcp *tcp, const struct pt_tcp_seg *s, uint8_t lidx)
+{
+    struct pt_tcp_conn *c;
+
+    if (tcp->half_open >= tcp->syn_backlog) {
+        if (!tcp->syncookies) {
+            seg_drop(tcp, s->m, PT_TCP_DROP_BACKLOG);
+            return;
+        }
+        cookie_synack(tcp, s);
+        rte_pktmbuf_free(s->m);
+        return;
+    }
+    c = pt_tcp_conn_alloc(tcp, s, lidx, s->mss ? s->mss : 536);
+    if (c == NULL) {
+        if (tcp->syncookies)
+            cookie_synack(tcp, s); /* the ACK may find room later */
+        seg_drop(tcp, s->m, PT_TCP_DROP_POOL);
+        return;
+    }
+    /* data on a SYN is not kept: the peer sends it again */
+    conn_setup_peer(c, s, s->seq, pt_tcp_isn(tcp, c->node.raddr,
+                                             c->node.rport, c->node.lport));
+    pt_tcp_set_state(c, PT_TCP_SYN_RCVD);
+    if (pt_tcp_send_synack(c) == 0) {
+        c->flags |= CF_RTT;
+        c->rtt_start_us = tcp->now_us;
+    }
+    pt_tcp_rto_arm(c, c->rto_us);
+    rte_pktmbuf_free(s->m);
+}
+
+static void conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s);
+
+/* An ACK for no connection, to a listener: a SYN cookie completing? */
+static void
+listen_ack(struct pt_tcp *tcp, struct pt_tcp_seg *s, uint8_t lidx)
+{
+    struct pt_tcp_conn *c;
+    uint16_t mss;
+
+    if (!tcp->syncookies ||
+        pt_tcp_cookie_check(tcp, s->ip->src_addr, s->th->src_port,
+                            s->th->dst_port, s->seq - 1, s->ack - 1,
+                            &mss) != 0) {
+        reset_for(tcp, s);
+        seg_drop(tcp, s->m, tcp->syncookies ? PT_TCP_DROP_COOKIE
+                                            : PT_TCP_DROP_NO_CONN);
+        return;
+    }
+    c = pt_tcp_conn_alloc(tcp, s, lidx, mss);
+    if (c == NULL) {
+        reset_for(tcp, s);
+        seg_drop(tcp, s->m, PT_TCP_DROP_POOL);
+        return;
+    }
+    tcp_count(tcp, PT_TCP_C_COOKIES_OK);
+    conn_setup_peer(c, s, s->seq - 1, s->ack - 1);
+    c->rcv_adv = c->rcv_nxt + tcp->rcv_buf; /* what the SYN-ACK offered */
+    pt_tcp_set_state(c, PT_TCP_SYN_RCVD);
+    conn_input(c, s); /* completes the handshake like any ACK of our SYN */
+}
+
+static void
+no_conn(struct pt_tcp *tcp, struct pt_tcp_seg *s)
+{
+    const uint8_t f = s->flags;
+    struct pt_tcp_listener *l;
+
+    if (f & TH_RST) {
+        seg_drop(tcp, s->m, PT_TCP_DROP_NO_CONN);
+        return;
+    }
+    l = pt_tcp_listener_find(tcp, s->th->dst_port);
+    if (l == NULL) {
+        reset_for(tcp, s);
+        seg_drop(tcp, s->m, (f & TH_SYN) && !(f & TH_ACK)
+                                ? PT_TCP_DROP_NO_LISTENER
+                                : PT_TCP_DROP_NO_CONN);
+        return;
+    }
+    if ((f & (TH_SYN | TH_ACK)) == TH_SYN) {
+        listen_syn(tcp, s, (uint8_t)(l - tcp->listeners));
+        return;
+    }
+    if ((f & (TH_SYN | TH_ACK)) == TH_ACK) {
+        listen_ack(tcp, s, (uint8_t)(l - tcp->listeners));
+        return;
+    }
+    reset_for(tcp, s); /* SYN-ACK to a listener, or no ACK and no SYN */
+    seg_drop(tcp, s->m, PT_TCP_DROP_NO_CONN);
+}
+
+/* ---- TIME_WAIT ---- */
+
+static void
+tw_input(struct pt_tcp *tcp, struct pt_tcp_tw *tw, struct pt_tcp_seg *s)
+{
+    /* RFC 1337: RSTs do not cut TIME_WAIT short */
+    if (s->flags & TH_RST) {
+        seg_drop(tcp, s->m, PT_TCP_DROP_TIME_WAIT);
+        return;
+    }
+    /* RFC 1122 4.2.2.13: a new SYN above the old sequence space reopens */
+    if ((s->flags & (TH_SYN | TH_ACK)) == TH_SYN &&
+        SEQ_GT(s->seq, tw->rcv_nxt)) {
+        pt_tcp_tw_free(tcp, tw);
+        no_conn(tcp, s);
+        return;
+    }
+    if ((s->flags & TH_FIN) || s->len > 0 || (s->flags & TH_SYN)) {
+        /* a retransmitted FIN (our ACK was lost), or junk: ACK again */
+        if (s->flags & TH_FIN)
+            pt_timer_arm(tcp->wheel, &tw->timer,
+                         tcp->now_tick + tcp->time_wait_ms);
+        if (pt_tcp_reply_allowed(tcp))
+            pt_tcp_reply(tcp, &tw->peer_mac, tw->node.raddr, tw->node.rport,
+                         tw->node.lport, tw->snd_nxt, tw->rcv_nxt, TH_ACK,
+                         0, 0);
+    }
+    seg_drop(tcp, s->m, PT_TCP_DROP_TIME_WAIT);
+}
+
+/* ---- connections ---- */
+
+static inline const struct pt_tcp_listener *
+listener_of(const struct pt_tcp_conn *c)
+{
+    return &c->tcp->listeners[c->listener];
+}
+
+static inline bool
+our_fin_acked(const struct pt_tcp_conn *c)
+{
+    /* the FIN went out with the state change, and took a sequence
+     * number past the data: all acked means the FIN is too */
+    return (c->flags & CF_FIN_QUEUED) && c->snd_queued == 0 &&
+           c->snd_una == c->snd_max &&
+           c->node.state != PT_TCP_ESTABLISHED &&
+           c->node.state != PT_TCP_CLOSE_WAIT;
+}
+
+/* SYN_RCVD + ACK of our SYN: hand the connection to the application. */
+static int
+conn_established(struct pt_tcp_conn *c, const struct pt_tcp_seg *s)
+{
+    struct pt_tcp *tcp = c->tcp;
+    const struct pt_tcp_listener *l = listener_of(c);
+    void *user = l->arg;
+
+    c->snd_una = s->ack;
+    c->retries = 0;
+    if ((c->flags & CF_RTT))
+        pt_tcp_rtt_sample(c, tcp->now_us - c->rtt_start_us);
+    c->flags &= (uint16_t)~CF_RTT;
+    pt_tcp_rto_stop(c);
+    c->snd_wnd = s->wnd;
+    c->max_snd_wnd = s->wnd;
+    c->snd_wl1 = s->seq;
+    c->snd_wl2 = s->ack;
+    pt_tcp_set_state(c, PT_TCP_ESTABLISHED);
+    if (l->ops->accept != NULL && l->ops->accept(l->arg, c, &user) != 0) {
+        pt_tcp_send_rst(c);
+        pt_tcp_kill(c, -ECONNREFUSED);
+        seg_drop(tcp, s->m, PT_TCP_DROP_REFUSED);
+        return -1;
+    }
+    c->user = user;
+    c->flags |= CF_ACCEPTED;
+    tcp_count(tcp, PT_TCP_C_ACCEPTED);
+    return 0;
+}
+
+/* snd_una moves forward to ack. */
+static void
+ack_new(struct pt_tcp_conn *c, uint32_t ack)
+{
+    struct pt_tcp *tcp = c->tcp;
+    uint32_t acked = ack - c->snd_una;
+    uint32_t data = RTE_MIN(acked, c->snd_queued);
+
+    if (data > 0)
+        pt_tcp_snd_free(c, data);
+    c->snd_una = ack;
+    if (SEQ_LT(c->snd_nxt, ack))
+        c->snd_nxt = ack;
+    c->retries = 0;
+    if ((c->flags & CF_RTT) && SEQ_GEQ(ack, c->rtt_seq)) {
+        pt_tcp_rtt_sample(c, tcp->now_us - c->rtt_start_us);
+        c->flags &= (uint16_t)~CF_RTT;
+    }
+
+    if (c->flags & CF_RECOVERY) {
+        if (SEQ_GEQ(ack, c->recover)) {
+            /* full ACK: leave fast recovery (RFC 6582 3.2 step 3) */
+            c->cwnd = RTE_MIN(c->ssthresh,
+                              RTE_MAX(c->snd_max - c->snd_una, 0u) + c->mss);
+            c->flags &= (uint16_t)~CF_RECOVERY;
+            c->dupacks = 0;
+        } else {
+            /* partial ACK: resend the next hole, deflate (step 4) */
+            pt_tcp_retransmit_una(c);
+            c->cwnd = acked >= c->cwnd ? c->mss : c->cwnd - acked + c->mss;
+            pt_tcp_rto_arm(c, c->rto_us);
+        }
+    } else {
+        c->dupacks = 0;
+        if (c->cwnd < c->ssthresh)
+            c->cwnd += RTE_MIN(acked, (uint32_t)c->mss); /* slow start */
+        else
+            c->cwnd += RTE_MAX(1u, (uint32_t)c->mss * c->mss / c->cwnd);
+        if (c->cwnd > (1u << 30))
+            c->cwnd = 1u << 30;
+    }
+
+    if (c->snd_una == c->snd_max)
+        pt_tcp_rto_stop(c);
+    else if (!(c->flags & CF_RECOVERY))
+        pt_tcp_rto_arm(c, c->rto_us);
+
+    if (data > 0 && (c->flags & CF_ACCEPTED) && listener_of(c)->ops->sent)
+        listener_of(c)->ops->sent(c->user, c, data);
+    pt_tcp_pending(c);
+}
+
+static void
+dup_ack(struct pt_tcp_conn *c)
+{
+    struct pt_tcp *tcp = c->tcp;
+
+    tcp_count(tcp, PT_TCP_C_DUP_ACKS);
+    if (c->dupacks < UINT8_MAX)
+        c->dupacks++;
+    if (c->flags & CF_RECOVERY) {
+        c->cwnd += c->mss; /* inflate: a segment left the network */
+        pt_tcp_pending(c);
+        return;
+    }
+    if (c->dupacks != 3 || !SEQ_GT(c->snd_una, c->recover))
+        return;
+    /* fast retransmit, enter NewReno recovery (RFC 6582 3.2 step 2) */
+    c->ssthresh = RTE_MAX((c->snd_max - c->snd_una) / 2, 2u * c->mss);
+    c->recover = c->snd_max;
+    c->flags |= CF_RECOVERY;
+    tcp_count(tcp, PT_TCP_C_FAST_RETRANS);
+    pt_tcp_retransmit_una(c);
+    c->cwnd = c->ssthresh + 3u * c->mss;
+    pt_tcp_rto_arm(c, c->rto_us);
+}
+
+/* Peer's FIN at rcv_nxt. */
+static void
+conn_fin(struct pt_tcp_conn *c)
+{
+    c->rcv_nxt++;
+    c->flags |= CF_ACK_NOW | CF_EOF;
+    pt_tcp_pending(c);
+    switch (c->node.state) {
+    case PT_TCP_ESTABLISHED:
+        pt_tcp_set_state(c, PT_TCP_CLOSE_WAIT);
+        if (listener_of(c)->ops->eof != NULL)
+            listener_of(c)->ops->eof(c->user, c);
+        break;
+    case PT_TCP_FIN_WAIT_1:
+        pt_tcp_set_state(c, PT_TCP_CLOSING); /* simultaneous close */
+        break;
+    case PT_TCP_FIN_WAIT_2:
+        pt_tcp_send_ack(c);
+        pt_tcp_enter_time_wait(c);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Is the segment inside the window we advertised (RFC 793 table)? */
+static bool
+seq_acceptable(const struct pt_tcp_conn *c, const struct pt_tcp_seg *s,
+               uint32_t seglen, uint32_t wnd)
+{
+    uint32_t rn = c->rcv_nxt;
+
+    if (seglen == 0)
+        return wnd == 0 ? s->seq == rn
+                        : SEQ_GEQ(s->seq, rn) && SEQ_LT(s->seq, rn + wnd);
+    if (wnd == 0)
+        return false;
+    return (SEQ_GEQ(s->seq, rn) && SEQ_LT(s->seq, rn + wnd)) ||
+           (SEQ_GEQ(s->seq + seglen - 1, rn) &&
+            SEQ_LT(s->seq + seglen - 1, rn + wnd));
+}
+
+static void
+conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
+{
+    struct pt_tcp *tcp = c->tcp;
+    const uint8_t f = s->flags;
+    uint32_t seglen = s->len + !!(f & TH_SYN) + !!(f & TH_FIN);
+    uint32_t wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt
+                                                  : 0;
+    bool fin = (f & TH_FIN) != 0;
+    struct rte_mbuf *m = s->m;
+
+    /* 1. sequence number */
+    if (!seq_acceptable(c, s, seglen, wnd)) {
+        if (f & TH_RST) {
+            seg_drop(tcp, m, PT_TCP_DROP_RST_SEQ);
+            return;
+        }
+        if (wnd == 0 && s->seq == c->rcv_nxt && !(f & TH_SYN)) {
+            /* probe of our zero window: take the ACK, not the data */
+            s->len = 0;
+            fin = false;
+            c->flags |= CF_ACK_NOW;
+            pt_tcp_pending(c);
+        } else {
+            if (pt_tcp_reply_allowed(tcp))
+                pt_tcp_send_ack(c);
+            seg_drop(tcp, m, PT_TCP_DROP_SEQ);
+            return;
+        }
+    }
+
+    /* 2. RST (RFC 5961 3.2) */
+    if (f & TH_RST) {
+        if (s->seq != c->rcv_nxt) {
+            challenge_ack(c);
+            seg_drop(tcp, m, PT_TCP_DROP_RST_CHALLENGE);
+            return;
+        }
+        tcp_count(tcp, PT_TCP_C_RST_RCVD);
+        if (c->flags & CF_ACCEPTED)
+            tcp_count(tcp, PT_TCP_C_RESET);
+        pt_tcp_kill(c, -ECONNRESET);
+        rte_pktmbuf_free(m);
+        return;
+    }
+
+    /* 3. SYN (RFC 5961 4.2) */
+    if (f & TH_SYN) {
+        if (c->node.state == PT_TCP_SYN_RCVD && s->seq + 1 == c->rcv_nxt &&
+            !(f & TH_ACK)) {
+            /* the peer did not get our SYN-ACK: send it again */
+            pt_tcp_send_synack(c);
+            rte_pktmbuf_free(m);
+            return;
+        }
+        challenge_ack(c);
+        seg_drop(tcp, m, PT_TCP_DROP_SYN_CHALLENGE);
+        return;
+    }
+
+    /* 4. ACK */
+    if (!(f & TH_ACK)) {
+        seg_drop(tcp, m, PT_TCP_DROP_NO_ACK);
+        return;
+    }
+    if (c->node.state == PT_TCP_SYN_RCVD) {
+        if (s->ack != c->snd_nxt) {
+            if (pt_tcp_reply_allowed(tcp))
+                pt_tcp_reply(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
+                             c->node.lport, s->ack, 0, TH_RST, 0, 0);
+            seg_drop(tcp, m, PT_TCP_DROP_SYNACK_ACK);
+            return;
+        }
+        if (conn_established(c, s) != 0)
+            return;
+    } else {
+        if (SEQ_GT(s->ack, c->snd_max)) {
+            if (pt_tcp_reply_allowed(tcp))
+                pt_tcp_send_ack(c);
+            seg_drop(tcp, m, PT_TCP_DROP_ACK_NEW);
+            return;
+        }
+        if (SEQ_LT(s->ack, c->snd_una - c->max_snd_wnd)) {
+            challenge_ack(c);
+            seg_drop(tcp, m, PT_TCP_DROP_ACK_OLD);
+            return;
+        }
+        if (SEQ_GT(s->ack, c->snd_una)) {
+            ack_new(c, s->ack);
+        } else if (s->ack == c->snd_una && s->len == 0 && !fin &&
+                   s->wnd == c->snd_wnd && c->snd_una != c->snd_max) {
+            dup_ack(c);
+        }
+        /* window update (RFC 793 p. 72) */
+        if (SEQ_LT(c->snd_wl1, s->seq) ||
+            (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, s->ack))) {
+            if (s->wnd > c->snd_wnd)
+                pt_tcp_pending(c); /* more may go now */
+            c->snd_wnd = s->wnd;
+            c->snd_wl1 = s->seq;
+            c->snd_wl2 = s->ack;
+            if (s->wnd > c->max_snd_wnd)
+                c->max_snd_wnd = s->wnd;
+            if (s->wnd > 0 && (c->flags & CF_PERSIST))
+                pt_tcp_rto_stop(c);
+        }
+        if (c->flags & CF_PERSIST)
+            c->retries = 0; /* the peer answers probes: keep probing */
+        if (c->flags & CF_DEAD) { /* a callback aborted it */
+            rte_pktmbuf_free(m);
+            return;
+        }
+        switch (c->node.state) {
+        case PT_TCP_FIN_WAIT_1:
+            if (our_fin_acked(c))
+                pt_tcp_set_state(c, PT_TCP_FIN_WAIT_2);
+            break;
+        case PT_TCP_CLOSING:
+            if (our_fin_acked(c)) {
+                pt_tcp_enter_time_wait(c);
+                rte_pktmbuf_free(m);
+                return;
+            }
+            break;
+        case PT_TCP_LAST_ACK:
+            if (our_fin_acked(c)) {
+                tcp_count(tcp, PT_TCP_C_CLOSED);
+                pt_tcp_kill(c, 0);
+                rte_pktmbuf_free(m);
+                return;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+
+    /* 5. data */
+    if (s->len > 0) {
+        uint8_t st = c->node.state;
+        uint32_t front, room, len;
+
+        if (st != PT_TCP_ESTABLISHED && st != PT_TCP_FIN_WAIT_1 &&
+            st != PT_TCP_FIN_WAIT_2) {
+            seg_drop(tcp, m, PT_TCP_DROP_AFTER_FIN);
+            return;
+        }
+        if (SEQ_GT(s->seq, c->rcv_nxt)) {
+            /* no reassembly: the duplicate ACK asks for rcv_nxt again */
+            c->flags |= CF_ACK_NOW;
+            pt_tcp_pending(c);
+            seg_drop(tcp, m, PT_TCP_DROP_OOO);
+            return;
+        }
+        front = c->rcv_nxt - s->seq;
+        len = s->len - front;
+        room = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+        if (len > room) {
+            len = room;
+            fin = false; /* the FIN lies beyond what we take */
+        }
+        m = chain_adj(m, s->off + front);
+        chain_trim(m, len);
+        c->rcv_nxt += len;
+        c->rcv_held += len;
+        tcp_count_n(tcp, PT_TCP_C_RX_BYTES, len);
+        if (tcp->delayed_ack_ms == 0 || ++c->segs_unacked >= 2 || fin) {
+            c->flags |= CF_ACK_NOW;
+            pt_tcp_pending(c);
+        } else {
+            pt_tcp_dack_arm(c);
+        }
+        m->ol_flags = 0;
+        listener_of(c)->ops->data(c->user, c, m);
+        m = NULL;
+        if (c->flags & CF_DEAD)
+            return;
+    } else if (seglen == 0 && (c->flags & CF_ACK_NOW)) {
+        pt_tcp_pending(c);
+    }
+
+    /* 6. FIN */
+    if (fin && c->node.state != PT_TCP_CLOSE_WAIT &&
+        c->node.state != PT_TCP_CLOSING && c->node.state != PT_TCP_LAST_ACK)
+        conn_fin(c);
+    if (m != NULL)
+        rte_pktmbuf_free(m);
+}
+
+/* ---- entry ---- */
+
+static inline int
+csum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+        uint32_t l4_off, uint16_t l4_len)
+{
+    uint16_t raw;
+    uint32_t sum;
+
+    switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+    case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+        return 1;
+    case RTE_MBUF_F_RX_L4_CKSUM_BAD:
+        return 0;
+    default:
+        break;
+    }
+    if (rte_raw_cksum_mbuf(m, l4_off, l4_len, &raw) != 0)
+        return 0;
+    sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return sum == 0xffff;
+}
+
+void
+pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,
+             const struct rte_ipv4_hdr *ip, uint16_t l4_len)
+{
+    const uint32_t l4_off = (uint32_t)sizeof(struct rte_ether_hdr) +
+                            sizeof(struct rte_ipv4_hdr);
+    struct pt_tcp_seg s;
+    struct pt_tcp_node *n;
+    uint32_t doff;
+    uint8_t f;
+
+    tcp_count(tcp, PT_TCP_C_RX_SEGS);
+    if (unlikely(l4_len < PT_TCP_HDR_LEN ||
+                 rte_pktmbuf_data_len(m) < l4_off + PT_TCP_HDR_LEN)) {
+        seg_drop(tcp, m, PT_TCP_DROP_SHORT);
+        return;
+    }
+    s.th = (const struct rte_tcp_hdr *)(ip + 1);
+    doff = (uint32_t)(s.th->data_off >> 4) * 4;
+    if (unlikely(doff < PT_TCP_HDR_LEN || doff > l4_len)) {
+        seg_drop(tcp, m, PT_TCP_DROP_DOFF);
+        return;
+    }
+    if (unlikely(rte_pktmbuf_data_len(m) < l4_off + doff)) {
+        seg_drop(tcp, m, PT_TCP_DROP_SHORT); /* options split off */
+        return;
+    }
+    if (unlikely(!csum_ok(m, ip, l4_off, l4_len))) {
+        seg_drop(tcp, m, PT_TCP_DROP_CSUM);
+        return;
+    }
+    f = s.th->tcp_flags & (TH_FIN | TH_SYN | TH_RST | TH_PSH | TH_ACK |
+                           TH_URG);
+    if (unlikely((f & (TH_SYN | TH_FIN)) == (TH_SYN | TH_FIN) ||
+                 (f & (TH_SYN | TH_RST)) == (TH_SYN | TH_RST) ||
+                 (f & (TH_SYN | TH_RST | TH_ACK | TH_FIN)) == 0)) {
+        seg_drop(tcp, m, PT_TCP_DROP_FLAGS);
+        return;
+    }
+    if (unlikely(s.th->src_port == 0 || s.th->dst_port == 0)) {
+        seg_drop(tcp, m, PT_TCP_DROP_PORT);
+        return;
+    }
+    s.m = m;
+    s.eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+    s.ip = ip;
+    s.flags = f;
+    s.seq = rte_be_to_cpu_32(s.th->sent_seq);
+    s.ack = rte_be_to_cpu_32(s.th->recv_ack);
+    s.wnd = rte_be_to_cpu_16(s.th->rx_win);
+    s.off = l4_off + doff;
+    s.len = l4_len - doff;
+    s.mss = (f & TH_SYN) && doff > PT_TCP_HDR_LEN ? parse_mss(s.th, doff) : 0;
+
+    n = pt_tcp_lookup(tcp, ip->src_addr, s.th->src_port, s.th->dst_port);
+    if (n == NULL)
+        no_conn(tcp, &s);
+    else if (n->state == PT_TCP_TIME_WAIT)
+        tw_input(tcp, (struct pt_tcp_tw *)n, &s);
+    else
+        conn_input(conn_of_node(n), &s);
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Initial sequence numbers and SYN cookies for TCP-lite.
+ *
+ * ISN (RFC 6528): ISN = M + F(localip, localport, remoteip, remoteport,
+ * secret), M a 4-microsecond clock, F SipHash-2-4 keyed with a per-process
+ * secret. Off-path attackers cannot predict our ISNs; the same 4-tuple
+ * reused quickly still gets increasing ISNs.
+ *
+ * SYN cookie (used when the SYN backlog is full), the ISN of our SYN-ACK:
+ *
+ *     bits 31..27  t mod 32, t = seconds / 64 when the cookie was made
+ *     bits 26..24  index of the MSS in cookie_mss[] (largest <= peer's)
+ *     bits 23..0   SipHash(cookie key; 4-tuple, t, peer ISN) & 0xffffff
+ *
+ * It is valid for the period it was made in and the next (64-128 s). The
+ * ACK that completes the handshake carries cookie + 1 and peer ISN + 1, so
+ * the connection is rebuilt from that ACK alone; no state is kept for the
+ * SYN. What a cookie cannot carry is what TCP-lite does not do anyway
+ * (window scale, SACK, timestamps), so cookie connections lose nothing but
+ * MSS precision.
+ *
+ * Not here: the decision to use cookies (tcp_in.c).
+ */
+#include <string.h>
+
+#include "tcp_priv.h"
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+#define SIPROUND                                                              \
+    do {                                                                      \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);             \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);             \
+    } while (0)
+
+/* SipHash-2-4 of two 64-bit words (the only message shape we need). */
+static uint64_t
+siphash_2w(const uint8_t key[16], uint64_t m0, uint64_t m1)
+{
+    uint64_t k0, k1, v0, v1, v2, v3;
+    const uint64_t b = (uint64_t)16 << 56; /* message length 16 */
+
+    memcpy(&k0, key, 8);
+    memcpy(&k1, key + 8, 8);
+    v0 = k0 ^ 0x736f6d6570736575ull;
+    v1 = k1 ^ 0x646f72616e646f6dull;
+    v2 = k0 ^ 0x6c7967656e657261ull;
+    v3 = k1 ^ 0x7465646279746573ull;
+    v3 ^= m0; SIPROUND; SIPROUND; v0 ^= m0;
+    v3 ^= m1; SIPROUND; SIPROUND; v0 ^= m1;
+    v3 ^= b; SIPROUND; SIPROUND; v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND; SIPROUND; SIPROUND; SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static inline uint64_t
+tuple_word(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
+           uint16_t lport)
+{
+    return ((uint64_t)raddr << 32) ^ ((uint64_t)rport << 16) ^ lport ^
+           ((uint64_t)tcp->net->ip << 7);
+}
+
+uint32_t
+pt_tcp_isn(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
+           uint16_t lport)
+{
+    uint64_t f = siphash_2w(tcp->isn_key, tuple_word(tcp, raddr, rport, lport),
+                            tcp->net->ip);
+
+    return (uint32_t)f + (uint32_t)(tcp->now_ns / 4000);
+}
+
+/* MSS values a cookie can carry (RFC 879 minimum up to Ethernet's). */
+static const uint16_t cookie_mss[8] = { 536, 1024, 1200, 1300,
+                                        1360, 1400, 1440, 1460 };
+
+static uint32_t
+cookie_hash(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
+            uint16_t lport, uint32_t peer_isn, uint32_t t)
+{
+    uint64_t h = siphash_2w(tcp->cookie_key,
+                            tuple_word(tcp, raddr, rport, lport),
+                            ((uint64_t)t << 32) | peer_isn);
+
+    return (uint32_t)h & 0xffffffu;
+}
+
+static inline uint32_t
+cookie_period(const struct pt_tcp *tcp)
+{
+    return (uint32_t)(tcp->now_ns / (PT_TCP_MSL_COOKIE_S * 1000000000ull));
+}
+
+uint32_t
+pt_tcp_cookie_make(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
+                   uint16_t lport, uint32_t peer_isn, uint16_t *mss)
+{
+    uint32_t t = cookie_period(tcp);
+    uint32_t idx = 0;
+
+    for (uint32_t i = 0; i < 8; i++)
+        if (cookie_mss[i] <= *mss)
+            idx = i;
+    *mss = cookie_mss[idx];
+    return ((t & 0x1f) << 27) | (idx << 24) |
+           cookie_hash(tcp, raddr, rport, lport, peer_isn, t);
+}
+
+int
+pt_tcp_cookie_check(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
+                    uint16_t lport, uint32_t peer_isn, uint32_t cookie,
+                    uint16_t *mss)
+{
+    uint32_t now = cookie_period(tcp);
+
+    for (uint32_t age = 0; age < 2; age++) {
+        uint32_t t = now - age;
+
+        if ((t & 0x1f) != cookie >> 27)
+            continue;
+        if (cookie_hash(tcp, raddr, rport, lport, peer_isn, t) !=
+            (cookie & 0xffffffu))
+            return -1;
+        *mss = cookie_mss[(cookie >> 24) & 7];
+        return 0;
+    }
+    return -1;
+}

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP-lite output: building segments and deciding what to send.
+ *
+ * Every segment is one fresh mbuf from the core's pool holding Ethernet,
+ * IPv4 (DF, TTL 64) and TCP headers and up to one MSS of payload copied
+ * from the send queue (a copy per segment keeps the queue's mbufs
+ * untouched for retransmission; MQTT messages are small). Checksums are
+ * computed in software. Frames go to the net's transmit queue.
+ *
+ * pt_tcp_output() sends new data while the peer's window and the
+ * congestion window allow (sender-side silly window avoidance: a segment
+ * smaller than the MSS leaves only when it empties the queue or nothing is
+ * in flight), then the FIN if the application closed and all data is out,
+ * then a bare ACK if one is owed now. Any segment carries our latest ACK
+ * and window, which settles a delayed ACK.
+ *
+ * Not here: timers (tcp_timer.c) and the receive side (tcp_in.c).
+ */
+#include <string.h>
+
+#include <rte_ip.h>
+
+#include "tcp_priv.h"
+
+/*
+ * Allocate a frame with headers for (raddr, rport, lport) filled in except
+ * the checksums; *payload points at where payload_len bytes go.
+ */
+static struct rte_mbuf *
+frame_alloc(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
+            uint32_t raddr, uint16_t rport, uint16_t lport, uint32_t seq,
+            uint32_t ack, uint8_t flags, uint16_t wnd, uint16_t mss_opt,
+            uint32_t payload_len, uint8_t **payload)
+{
+    struct pt_net *net = tcp->net;
+    uint32_t opt = mss_opt ? PT_TCP_SYN_OPT_LEN : 0;
+    uint32_t len = (uint32_t)PT_TCP_FRAME_HDR + opt + payload_len;
+    struct rte_mbuf *m = rte_pktmbuf_alloc(net->pool);
+    struct rte_ether_hdr *eh;
+    struct rte_ipv4_hdr *ip;
+    struct rte_tcp_hdr *th;
+
+    if (unlikely(m == NULL)) {
+        tcp_count(tcp, PT_TCP_C_NO_MBUF);
+        return NULL;
+    }
+    eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, (uint16_t)len);
+    if (unlikely(eh == NULL)) {
+        rte_pktmbuf_free(m);
+        tcp_count(tcp, PT_TCP_C_NO_MBUF);
+        return NULL;
+    }
+    rte_ether_addr_copy(mac, &eh->dst_addr);
+    rte_ether_addr_copy(&net->mac, &eh->src_addr);
+    eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+
+    ip = (struct rte_ipv4_hdr *)(eh + 1);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0;
+    ip->total_length = rte_cpu_to_be_16((uint16_t)(len - sizeof(*eh)));
+    ip->packet_id = rte_cpu_to_be_16(tcp->ip_id++);
+    ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_TCP;
+    ip->hdr_checksum = 0;
+    ip->src_addr = net->ip;
+    ip->dst_addr = raddr;
+
+    th = (struct rte_tcp_hdr *)(ip + 1);
+    th->src_port = lport;
+    th->dst_port = rport;
+    th->sent_seq = rte_cpu_to_be_32(seq);
+    th->recv_ack = rte_cpu_to_be_32(ack);
+    th->data_off = (uint8_t)(((PT_TCP_HDR_LEN + opt) / 4) << 4);
+    th->tcp_flags = flags;
+    th->rx_win = rte_cpu_to_be_16(wnd);
+    th->cksum = 0;
+    th->tcp_urp = 0;
+    if (mss_opt) {
+        uint8_t *o = (uint8_t *)(th + 1);
+
+        o[0] = 2; /* kind MSS */
+        o[1] = 4;
+        o[2] = (uint8_t)(mss_opt >> 8);
+        o[3] = (uint8_t)mss_opt;
+    }
+    *payload = (uint8_t *)th + PT_TCP_HDR_LEN + opt;
+    return m;
+}
+
+/* Checksums, counters, and onto the net's transmit queue. */
+static void
+frame_send(struct pt_tcp *tcp, struct rte_mbuf *m, uint32_t payload_len)
+{
+    struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+        m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+    struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+    tcp_count(tcp, PT_TCP_C_TX_SEGS);
+    tcp_count_n(tcp, PT_TCP_C_TX_BYTES, payload_len);
+    if (th->tcp_flags & TH_RST)
+        tcp_count(tcp, PT_TCP_C_RST_SENT);
+    pt_net_queue(tcp->net, m);
+}
+
+int
+pt_tcp_reply(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
+             uint32_t raddr, uint16_t rport, uint16_t lport, uint32_t seq,
+             uint32_t ack, uint8_t flags, uint16_t wnd, uint16_t mss)
+{
+    uint8_t *payload;
+    struct rte_mbuf *m = frame_alloc(tcp, mac, raddr, rport, lport, seq, ack,
+                                     flags, wnd, mss, 0, &payload);
+
+    if (m == NULL)
+        return -ENOBUFS;
+    frame_send(tcp, m, 0);
+    return 0;
+}
+
+/* The window to advertise now, never moving the right edge backwards and
+ * moving it forward only by worthwhile amounts (receiver SWS avoidance). */
+static uint16_t
+adv_window(struct pt_tcp_conn *c)
+{
+    struct pt_tcp *tcp = c->tcp;
+    uint32_t wnd = pt_tcp_rcv_window(c);
+    uint32_t edge = c->rcv_nxt + wnd;
+
+    if (SEQ_LT(edge, c->rcv_adv)) {
+        edge = c->rcv_adv;
+    } else if (SEQ_GT(c->rcv_adv, c->rcv_nxt) &&
+               edge - c->rcv_adv <
+                   RTE_MIN((uint32_t)tcp->mss, tcp->rcv_buf / 2)) {
+        edge = c->rcv_adv;
+    }
+    c->rcv_adv = edge;
+    return (uint16_t)RTE_MIN(edge - c->rcv_nxt, PT_TCP_MAX_WIN);
+}
+
+/* Copy len bytes starting off bytes into the send queue. */
+static void
+copy_from_queue(const struct pt_tcp_conn *c, uint32_t off, uint8_t *dst,
+                uint32_t len)
+{
+    const struct rte_mbuf *m = c->snd_head;
+
+    while (off >= m->data_len) {
+        off -= m->data_len;
+        m = m->next;
+    }
+    while (len > 0) {
+        uint32_t n = RTE_MIN(len, (uint32_t)m->data_len - off);
+
+        memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
+        dst += n;
+        len -= n;
+        off = 0;
+        m = m->next;
+    }
+}
+
+/*
+ * Send one segment of the connection: seq, flags, and len payload bytes
+ * taken from seq's place in the send queue. Carries our ACK and window,
+ * so any owed ACK is settled.
+ */
+static int
+conn_segment(struct pt_tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
+{
+    struct pt_tcp *tcp = c->tcp;
+    uint16_t mss = (flags & TH_SYN) ? tcp->mss : 0;
+    uint8_t *payload;
+    struct rte_mbuf *m;
+    uint16_t wnd = (flags & TH_SYN) ? (uint16_t)tcp->rcv_buf : adv_window(c);
+
+    if (flags & TH_SYN)
+        c->rcv_adv = c->rcv_nxt + tcp->rcv_buf;
+    m = frame_alloc(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
+                    c->node.lport, seq, c->rcv_nxt, flags, wnd, mss, len,
+                    &payload);
+    if (m == NULL)
+        return -ENOBUFS;
+    if (len > 0)
+        copy_from_queue(c, seq - c->snd_una, payload, len);
+    if (len > 0 && SEQ_LT(seq, c->snd_max))
+        tcp_count(tcp, PT_TCP_C_RETRANS);
+    if (flags & TH_ACK) {
+        c->flags &= (uint16_t)~(CF_ACK_NOW | CF_ACK_DELAYED | CF_WND_UPDATE);
+        c->segs_unacked = 0;
+    }
+    frame_send(tcp, m, len);
+    return 0;
+}
+
+void
+pt_tcp_send_ack(struct pt_tcp_conn *c)
+{
+    if (conn_segment(c, c->snd_nxt, TH_ACK, 0) == 0)
+        pt_tcp_timer_update(c);
+}
+
+int
+pt_tcp_send_synack(struct pt_tcp_conn *c)
+{
+    return conn_segment(c, c->snd_una, TH_SYN | TH_ACK, 0);
+}
+
+void
+pt_tcp_send_rst(struct pt_tcp_conn *c)
+{
+    struct pt_tcp *tcp = c->tcp;
+
+    pt_tcp_reply(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
+                 c->node.lport, c->snd_nxt, c->rcv_nxt, TH_RST | TH_ACK, 0, 0);
+}
+
+/* FIN sequence number (valid when CF_FIN_QUEUED). */
+static inline uint32_t
+fin_seq(const struct pt_tcp_conn *c)
+{
+    return c->snd_una + c->snd_queued;
+}
+
+static inline bool
+fin_acked_or_none(const struct pt_tcp_conn *c)
+{
+    return !(c->flags & CF_FIN_QUEUED) || SEQ_GT(c->snd_una, fin_seq(c));
+}
+
+/* Resend the first unacknowledged segment (fast retransmit, NewReno
+ * partial ACK); snd_nxt is left alone. */
+void
+pt_tcp_retransmit_una(struct pt_tcp_conn *c)
+{
+    uint32_t len = RTE_MIN(c->snd_queued, (uint32_t)c->mss);
+    uint8_t flags = TH_ACK;
+
+    if (c->snd_queued == 0 && fin_acked_or_none(c))
+        return;
+    if ((c->flags & CF_FIN_QUEUED) && len == c->snd_queued &&
+        SEQ_GT(c->snd_max, fin_seq(c)))
+        flags |= TH_FIN;
+    if (len > 0)
+        flags |= TH_PSH;
+    if (len == 0)
+        tcp_count(c->tcp, PT_TCP_C_RETRANS); /* a bare FIN */
+    c->flags &= (uint16_t)~CF_RTT; /* Karn */
+    conn_segment(c, c->snd_una, flags, len);
+}
+
+/* Zero-window probe: an old sequence number makes the peer answer with
+ * its current window (as Linux does); a probe carries no data. */
+void
+pt_tcp_send_probe(struct pt_tcp_conn *c)
+{
+    tcp_count(c->tcp, PT_TCP_C_PROBES);
+    conn_segment(c, c->snd_una - 1, TH_ACK, 0);
+}
+
+static void
+fin_sent(struct pt_tcp_conn *c)
+{
+    if (c->node.state == PT_TCP_ESTABLISHED)
+        pt_tcp_set_state(c, PT_TCP_FIN_WAIT_1);
+    else if (c->node.state == PT_TCP_CLOSE_WAIT)
+        pt_tcp_set_state(c, PT_TCP_LAST_ACK);
+}
+
+void
+pt_tcp_output(struct pt_tcp_conn *c)
+{
+    struct pt_tcp *tcp = c->tcp;
+    bool sent = false;
+
+    if (c->node.state == PT_TCP_SYN_RCVD || c->node.state == PT_TCP_CLOSED)
+        return;
+
+    for (;;) {
+        uint32_t end = c->snd_una + c->snd_queued;
+        uint32_t inflight = c->snd_nxt - c->snd_una;
+        uint32_t unsent = SEQ_LT(c->snd_nxt, end) ? end - c->snd_nxt : 0;
+        uint32_t win = RTE_MIN((uint32_t)c->snd_wnd, c->cwnd);
+        uint32_t usable = win > inflight ? win - inflight : 0;
+        uint32_t len = RTE_MIN(RTE_MIN(unsent, usable), (uint32_t)c->mss);
+        uint8_t flags = TH_ACK;
+
+        if (unsent == 0) {
+            if ((c->flags & CF_FIN_QUEUED) && c->snd_nxt == end) {
+                /* the FIN: needs no window */
+                if (conn_segment(c, c->snd_nxt, TH_FIN | TH_ACK, 0) != 0)
+                    break;
+                c->snd_nxt++;
+                if (SEQ_GT(c->snd_nxt, c->snd_max))
+                    c->snd_max = c->snd_nxt;
+                fin_sent(c);
+                sent = true;
+            }
+            break;
+        }
+        if (len == 0) {
+            /* window closed with data waiting: probe when nothing is in
+             * flight to bring an ACK back */
+            if (c->snd_wnd == 0 && inflight == 0 && !(c->flags & CF_RTO)) {
+                c->flags |= CF_PERSIST;
+                pt_tcp_rto_arm(c, c->rto_us);
+            }
+            break;
+        }
+        if (len < c->mss && len < unsent && inflight > 0)
+            break; /* sender SWS avoidance: wait for a fuller segment */
+        if (len == unsent) {
+            flags |= TH_PSH;
+            if ((c->flags & CF_FIN_QUEUED))
+                flags |= TH_FIN; /* FIN rides on the last data */
+        }
+        if (conn_segment(c, c->snd_nxt, flags, len) != 0)
+            break;
+        if (!(c->flags & CF_RTT) && c->snd_nxt == c->snd_max) {
+            c->flags |= CF_RTT;
+            c->rtt_seq = c->snd_nxt + len;
+            c->rtt_start_us = tcp->now_us;
+        }
+        c->snd_nxt += len;
+        if (flags & TH_FIN) {
+            c->snd_nxt++;
+            fin_sent(c);
+        }
+        if (SEQ_GT(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
+        sent = true;
+        if (flags & TH_FIN)
+            break;
+    }
+    if (sent) {
+        if (c->flags & CF_PERSIST) {
+            c->flags &= (uint16_t)~(CF_PERSIST | CF_RTO);
+        }
+        if (!(c->flags & CF_RTO))
+            pt_tcp_rto_arm(c, c->rto_us);
+        pt_tcp_timer_update(c);
+        return;
+    }
+    if (c->flags & (CF_ACK_NOW | CF_WND_UPDATE))
+        pt_tcp_send_ack(c);
+}
