@@ -130,6 +130,10 @@ static const struct key keys[] = {
     { "tcp.reply_limit", KT_U32, F(tcp_reply_limit), 0, 0, "10000", 1, 10000000,
       false, "RSTs and challenge ACKs a core sends per second in answer to "
       "unexpected segments (RFC 5961 throttle)" },
+    { "tcp.ooo_segments", KT_U32, F(tcp_ooo_segments), 0, 0, "64", 0, 255,
+      false, "segments a connection keeps past a hole until it fills (0: "
+      "drop them and let the peer retransmit); a core's queues together "
+      "hold at most a quarter of its mbufs" },
     { "fault.seed", KT_U32, F(fault_seed), 0, 0, "1", 0, UINT32_MAX, false,
       "seed of the fault-injection generator (each core adds its index)" },
     { "fault.rx_drop_ppm", KT_U32, F(fault_rx_drop_ppm), 0, 0, "0", 0, 1000000,

@@ -112,6 +112,7 @@ pt_tcp_conf_from_config(struct pt_tcp_conf *conf, const struct pt_config *cfg)
     conf->time_wait_ms = cfg->tcp_time_wait_ms;
     conf->time_wait_max = cfg->tcp_time_wait_max;
     conf->reply_limit = cfg->tcp_reply_limit;
+    conf->ooo_segments = cfg->tcp_ooo_segments;
 }
 
 /* ---- pools ---- */
@@ -158,6 +159,52 @@ pool_put(struct pt_tcp_pool *p, void *obj)
     o->next = p->free;
     p->free = o;
     p->in_use--;
+}
+
+/* Drop n bytes from the front of a chain (freeing emptied segments). */
+struct rte_mbuf *
+pt_tcp_chain_adj(struct rte_mbuf *m, uint32_t n)
+{
+    uint32_t pkt_len = m->pkt_len - n;
+    uint16_t segs = m->nb_segs;
+
+    while (n >= m->data_len && m->next != NULL) {
+        struct rte_mbuf *next = m->next;
+
+        n -= m->data_len;
+        segs--;
+        m->next = NULL;
+        m->nb_segs = 1;
+        rte_pktmbuf_free_seg(m);
+        m = next;
+    }
+    m->data_off = (uint16_t)(m->data_off + n);
+    m->data_len = (uint16_t)(m->data_len - n);
+    m->pkt_len = pkt_len;
+    m->nb_segs = segs;
+    return m;
+}
+
+/* Keep the first len bytes of a chain (freeing segments past them). */
+void
+pt_tcp_chain_trim(struct rte_mbuf *m, uint32_t len)
+{
+    struct rte_mbuf *s = m;
+    uint32_t left = len;
+    uint16_t segs = 1;
+
+    m->pkt_len = len;
+    while (left > s->data_len && s->next != NULL) {
+        left -= s->data_len;
+        s = s->next;
+        segs++;
+    }
+    s->data_len = (uint16_t)RTE_MIN(left, (uint32_t)s->data_len);
+    if (s->next != NULL) {
+        rte_pktmbuf_free(s->next);
+        s->next = NULL;
+    }
+    m->nb_segs = segs;
 }
 
 /* ---- table ---- */
@@ -257,6 +304,13 @@ pt_tcp_create(const struct pt_tcp_conf *conf)
     tcp->synack_retries = conf->synack_retries;
     tcp->time_wait_ms = conf->time_wait_ms;
     tcp->reply_limit = conf->reply_limit ? conf->reply_limit : 1;
+    tcp->ooo_segments = conf->ooo_segments;
+    tcp->ooo_mbufs_max = conf->net->pool->size / 4;
+    if (pt_tcp_reass_init() != 0) {
+        rte_free(tcp);
+        rte_errno = ENOMEM;
+        return NULL;
+    }
     tcp->base_ns = conf->now_ns;
     tcp->now_ns = conf->now_ns;
     tcp->owner_lcore = LCORE_ID_ANY;
@@ -449,6 +503,7 @@ pt_tcp_kill(struct pt_tcp_conn *c, int reason)
     pt_tcp_table_remove(tcp, &c->node);
     if (c->snd_head != NULL)
         pt_tcp_snd_free(c, c->snd_queued);
+    pt_tcp_reass_free(c);
     pt_tcp_set_state(c, PT_TCP_CLOSED);
     c->flags = (uint16_t)((c->flags & (CF_ACCEPTED | CF_PENDING)) | CF_DEAD);
     c->retries = 0;

@@ -121,52 +121,6 @@ parse_mss(const struct rte_tcp_hdr *th, uint32_t doff)
     return 0;
 }
 
-/* Drop n bytes from the front of a chain (freeing emptied segments). */
-static struct rte_mbuf *
-chain_adj(struct rte_mbuf *m, uint32_t n)
-{
-    uint32_t pkt_len = m->pkt_len - n;
-    uint16_t segs = m->nb_segs;
-
-    while (n >= m->data_len && m->next != NULL) {
-        struct rte_mbuf *next = m->next;
-
-        n -= m->data_len;
-        segs--;
-        m->next = NULL;
-        m->nb_segs = 1;
-        rte_pktmbuf_free_seg(m);
-        m = next;
-    }
-    m->data_off = (uint16_t)(m->data_off + n);
-    m->data_len = (uint16_t)(m->data_len - n);
-    m->pkt_len = pkt_len;
-    m->nb_segs = segs;
-    return m;
-}
-
-/* Keep the first len bytes of a chain (freeing segments past them). */
-static void
-chain_trim(struct rte_mbuf *m, uint32_t len)
-{
-    struct rte_mbuf *s = m;
-    uint32_t left = len;
-    uint16_t segs = 1;
-
-    m->pkt_len = len;
-    while (left > s->data_len && s->next != NULL) {
-        left -= s->data_len;
-        s = s->next;
-        segs++;
-    }
-    s->data_len = (uint16_t)RTE_MIN(left, (uint32_t)s->data_len);
-    if (s->next != NULL) {
-        rte_pktmbuf_free(s->next);
-        s->next = NULL;
-    }
-    m->nb_segs = segs;
-}
-
 /* ---- listeners: SYN and cookie ACK ---- */
 
 static void
@@ -330,16 +284,6 @@ listener_of(const struct pt_tcp_conn *c)
     return &c->tcp->listeners[c->listener];
 }
 
-static inline bool
-our_fin_acked(const struct pt_tcp_conn *c)
-{
-    /* the FIN went out with the state change, and took a sequence
-     * number past the data: all acked means the FIN is too */
-    return (c->flags & CF_FIN_QUEUED) && c->snd_queued == 0 &&
-           c->snd_una == c->snd_max &&
-           c->node.state != PT_TCP_ESTABLISHED &&
-           c->node.state != PT_TCP_CLOSE_WAIT;
-}
 
 /* SYN_RCVD + ACK of our SYN: hand the connection to the application. */
 static int
@@ -459,18 +403,20 @@ conn_fin(struct pt_tcp_conn *c)
     switch (c->node.state) {
     case PT_TCP_ESTABLISHED:
         pt_tcp_set_state(c, PT_TCP_CLOSE_WAIT);
-        if (listener_of(c)->ops->eof != NULL)
-            listener_of(c)->ops->eof(c->user, c);
         break;
     case PT_TCP_FIN_WAIT_1:
         pt_tcp_set_state(c, PT_TCP_CLOSING); /* simultaneous close */
         break;
     case PT_TCP_FIN_WAIT_2:
-        pt_tcp_send_ack(c);
-        pt_tcp_enter_time_wait(c);
         break;
     default:
-        break;
+        return;
+    }
+    if (listener_of(c)->ops->eof != NULL)
+        listener_of(c)->ops->eof(c->user, c);
+    if (c->node.state == PT_TCP_FIN_WAIT_2 && !(c->flags & CF_DEAD)) {
+        pt_tcp_send_ack(c);
+        pt_tcp_enter_time_wait(c);
     }
 }
 
@@ -481,9 +427,14 @@ seq_acceptable(const struct pt_tcp_conn *c, const struct pt_tcp_seg *s,
 {
     uint32_t rn = c->rcv_nxt;
 
+    /*
+     * A bare segment exactly at the right edge is taken too (as Linux
+     * does): a peer that filled our window sends its ACKs from there, and
+     * refusing them would leave both sides waiting for each other.
+     */
     if (seglen == 0)
         return wnd == 0 ? s->seq == rn
-                        : SEQ_GEQ(s->seq, rn) && SEQ_LT(s->seq, rn + wnd);
+                        : SEQ_GEQ(s->seq, rn) && SEQ_LEQ(s->seq, rn + wnd);
     if (wnd == 0)
         return false;
     return (SEQ_GEQ(s->seq, rn) && SEQ_LT(s->seq, rn + wnd)) ||
@@ -605,18 +556,18 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
         }
         switch (c->node.state) {
         case PT_TCP_FIN_WAIT_1:
-            if (our_fin_acked(c))
+            if (pt_tcp_fin_acked(c))
                 pt_tcp_set_state(c, PT_TCP_FIN_WAIT_2);
             break;
         case PT_TCP_CLOSING:
-            if (our_fin_acked(c)) {
+            if (pt_tcp_fin_acked(c)) {
                 pt_tcp_enter_time_wait(c);
                 rte_pktmbuf_free(m);
                 return;
             }
             break;
         case PT_TCP_LAST_ACK:
-            if (our_fin_acked(c)) {
+            if (pt_tcp_fin_acked(c)) {
                 tcp_count(tcp, PT_TCP_C_CLOSED);
                 pt_tcp_kill(c, 0);
                 rte_pktmbuf_free(m);
@@ -639,10 +590,24 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
             return;
         }
         if (SEQ_GT(s->seq, c->rcv_nxt)) {
-            /* no reassembly: the duplicate ACK asks for rcv_nxt again */
-            c->flags |= CF_ACK_NOW;
-            pt_tcp_pending(c);
-            seg_drop(tcp, m, PT_TCP_DROP_OOO);
+            /*
+             * Past a hole: keep it for later (tcp_reass.c), and send a
+             * duplicate ACK at once, not coalesced with the burst's other
+             * ACKs: the peer's fast retransmit counts them (RFC 5681 4.2).
+             * A FIN here is not taken; the peer sends it again.
+             */
+            room = SEQ_GT(c->rcv_adv, s->seq) ? c->rcv_adv - s->seq : 0;
+            len = RTE_MIN(s->len, room);
+            pt_tcp_send_ack(c);
+            if (len == 0) {
+                seg_drop(tcp, m, PT_TCP_DROP_OOO);
+                return;
+            }
+            m = pt_tcp_chain_adj(m, s->off);
+            pt_tcp_chain_trim(m, len);
+            m->ol_flags = 0;
+            if (pt_tcp_reass_insert(c, m, s->seq) != 0)
+                tcp->stats.drops[PT_TCP_DROP_OOO]++; /* freed there */
             return;
         }
         front = c->rcv_nxt - s->seq;
@@ -652,12 +617,14 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
             len = room;
             fin = false; /* the FIN lies beyond what we take */
         }
-        m = chain_adj(m, s->off + front);
-        chain_trim(m, len);
+        m = pt_tcp_chain_adj(m, s->off + front);
+        pt_tcp_chain_trim(m, len);
         c->rcv_nxt += len;
         c->rcv_held += len;
         tcp_count_n(tcp, PT_TCP_C_RX_BYTES, len);
-        if (tcp->delayed_ack_ms == 0 || ++c->segs_unacked >= 2 || fin) {
+        /* ACK at once: every second segment, a FIN, a filled hole */
+        if (tcp->delayed_ack_ms == 0 || ++c->segs_unacked >= 2 || fin ||
+            c->ooo != NULL) {
             c->flags |= CF_ACK_NOW;
             pt_tcp_pending(c);
         } else {
@@ -668,14 +635,31 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
         m = NULL;
         if (c->flags & CF_DEAD)
             return;
+        if (c->ooo != NULL) {
+            struct rte_mbuf *q;
+
+            fin = false; /* a FIN cannot lie before queued data */
+            while ((q = pt_tcp_reass_next(c)) != NULL) {
+                c->rcv_nxt += q->pkt_len;
+                c->rcv_held += q->pkt_len;
+                tcp_count_n(tcp, PT_TCP_C_RX_BYTES, q->pkt_len);
+                listener_of(c)->ops->data(c->user, c, q);
+                if (c->flags & CF_DEAD)
+                    return;
+            }
+        }
     } else if (seglen == 0 && (c->flags & CF_ACK_NOW)) {
         pt_tcp_pending(c);
     }
 
-    /* 6. FIN */
-    if (fin && c->node.state != PT_TCP_CLOSE_WAIT &&
+    /* 6. FIN: only where it lies right after all the data (a FIN past a
+     * hole, or behind data we could not take, comes again) */
+    if (fin && s->seq + s->len == c->rcv_nxt &&
+        c->node.state != PT_TCP_CLOSE_WAIT &&
         c->node.state != PT_TCP_CLOSING && c->node.state != PT_TCP_LAST_ACK)
         conn_fin(c);
+    else if (fin && SEQ_GT(s->seq + s->len, c->rcv_nxt))
+        pt_tcp_send_ack(c); /* out of order: a duplicate ACK */
     if (m != NULL)
         rte_pktmbuf_free(m);
 }

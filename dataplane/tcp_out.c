@@ -196,10 +196,16 @@ conn_segment(struct pt_tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
     return 0;
 }
 
+/*
+ * A bare ACK carries snd_max, not snd_nxt: after an RTO sent us back to
+ * snd_una the peer may already hold data up to snd_max, and a sequence
+ * number below its rcv_nxt would make it drop the segment, ACK field and
+ * all (Linux does), deadlocking both sides.
+ */
 void
 pt_tcp_send_ack(struct pt_tcp_conn *c)
 {
-    if (conn_segment(c, c->snd_nxt, TH_ACK, 0) == 0)
+    if (conn_segment(c, c->snd_max, TH_ACK, 0) == 0)
         pt_tcp_timer_update(c);
 }
 
@@ -215,20 +221,14 @@ pt_tcp_send_rst(struct pt_tcp_conn *c)
     struct pt_tcp *tcp = c->tcp;
 
     pt_tcp_reply(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
-                 c->node.lport, c->snd_nxt, c->rcv_nxt, TH_RST | TH_ACK, 0, 0);
+                 c->node.lport, c->snd_max, c->rcv_nxt, TH_RST | TH_ACK, 0, 0);
 }
 
-/* FIN sequence number (valid when CF_FIN_QUEUED). */
+/* FIN sequence number (valid when CF_FIN_QUEUED, until it is acked). */
 static inline uint32_t
 fin_seq(const struct pt_tcp_conn *c)
 {
     return c->snd_una + c->snd_queued;
-}
-
-static inline bool
-fin_acked_or_none(const struct pt_tcp_conn *c)
-{
-    return !(c->flags & CF_FIN_QUEUED) || SEQ_GT(c->snd_una, fin_seq(c));
 }
 
 /* Resend the first unacknowledged segment (fast retransmit, NewReno
@@ -239,9 +239,10 @@ pt_tcp_retransmit_una(struct pt_tcp_conn *c)
     uint32_t len = RTE_MIN(c->snd_queued, (uint32_t)c->mss);
     uint8_t flags = TH_ACK;
 
-    if (c->snd_queued == 0 && fin_acked_or_none(c))
+    if (c->snd_queued == 0 &&
+        (!(c->flags & CF_FIN_SENT) || pt_tcp_fin_acked(c)))
         return;
-    if ((c->flags & CF_FIN_QUEUED) && len == c->snd_queued &&
+    if ((c->flags & CF_FIN_SENT) && len == c->snd_queued &&
         SEQ_GT(c->snd_max, fin_seq(c)))
         flags |= TH_FIN;
     if (len > 0)
@@ -264,6 +265,7 @@ pt_tcp_send_probe(struct pt_tcp_conn *c)
 static void
 fin_sent(struct pt_tcp_conn *c)
 {
+    c->flags |= CF_FIN_SENT;
     if (c->node.state == PT_TCP_ESTABLISHED)
         pt_tcp_set_state(c, PT_TCP_FIN_WAIT_1);
     else if (c->node.state == PT_TCP_CLOSE_WAIT)
@@ -289,7 +291,8 @@ pt_tcp_output(struct pt_tcp_conn *c)
         uint8_t flags = TH_ACK;
 
         if (unsent == 0) {
-            if ((c->flags & CF_FIN_QUEUED) && c->snd_nxt == end) {
+            if ((c->flags & CF_FIN_QUEUED) && c->snd_nxt == end &&
+                !pt_tcp_fin_acked(c)) {
                 /* the FIN: needs no window */
                 if (conn_segment(c, c->snd_nxt, TH_FIN | TH_ACK, 0) != 0)
                     break;

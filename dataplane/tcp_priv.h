@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Internals of TCP-lite shared by tcp.c (stack, table, pools, API),
- * tcp_in.c (segment arrival, the state machine), tcp_out.c (segment
- * output), tcp_timer.c (RTO, delayed ACK, persist, TIME_WAIT) and
- * tcp_isn.c (keyed ISNs and SYN cookies).
+ * tcp_in.c (segment arrival, the state machine), tcp_reass.c (the
+ * out-of-order queue), tcp_out.c (segment output), tcp_timer.c (RTO,
+ * delayed ACK, persist, TIME_WAIT) and tcp_isn.c (keyed ISNs and SYN
+ * cookies).
  *
  * Owner: the dataplane core that owns the struct pt_tcp; nothing here is
  * safe to call from another thread.
@@ -75,7 +76,9 @@ enum {
     CF_DEAD = 1u << 9,        /* to be reaped at the end of the burst */
     CF_EOF = 1u << 10,        /* peer FIN received (and delivered) */
     CF_WND_UPDATE = 1u << 11, /* the window opened enough to announce */
+    CF_FIN_SENT = 1u << 12,   /* our FIN went out at least once */
 };
+
 
 struct pt_tcp_conn {
     struct pt_tcp_node node;       /* must stay first */
@@ -114,7 +117,17 @@ struct pt_tcp_conn {
     uint32_t rto_at;               /* tick (ms) */
     uint32_t dack_at;              /* tick (ms) */
     uint16_t max_snd_wnd;          /* largest window the peer offered */
+    uint8_t ooo_n;                 /* entries in the out-of-order queue */
+    struct rte_mbuf *ooo;          /* out-of-order queue (tcp_reass.c) */
 };
+
+/* Our FIN was sent and everything up to and including it is acked. */
+static inline bool
+pt_tcp_fin_acked(const struct pt_tcp_conn *c)
+{
+    return (c->flags & CF_FIN_SENT) && c->snd_queued == 0 &&
+           c->snd_una == c->snd_max;
+}
 
 /* Compact TIME_WAIT: enough to re-ACK a FIN and refuse old duplicates. */
 struct pt_tcp_tw {
@@ -155,6 +168,9 @@ struct pt_tcp {
     uint32_t synack_retries;
     uint32_t time_wait_ms;
     uint32_t reply_limit;
+    uint32_t ooo_segments;         /* per connection; 0 = no reassembly */
+    uint32_t ooo_mbufs;            /* held in all out-of-order queues */
+    uint32_t ooo_mbufs_max;
     uint8_t isn_key[16];
     uint8_t cookie_key[16];
     uint32_t hash_seed;
@@ -234,6 +250,16 @@ void pt_tcp_tw_free(struct pt_tcp *tcp, struct pt_tcp_tw *tw);
 void pt_tcp_snd_free(struct pt_tcp_conn *c, uint32_t bytes);
 bool pt_tcp_reply_allowed(struct pt_tcp *tcp);
 uint32_t pt_tcp_rcv_window(const struct pt_tcp_conn *c);
+
+struct rte_mbuf *pt_tcp_chain_adj(struct rte_mbuf *m, uint32_t n);
+void pt_tcp_chain_trim(struct rte_mbuf *m, uint32_t len);
+
+/* tcp_reass.c */
+int pt_tcp_reass_init(void);
+int pt_tcp_reass_insert(struct pt_tcp_conn *c, struct rte_mbuf *m,
+                        uint32_t seq);
+struct rte_mbuf *pt_tcp_reass_next(struct pt_tcp_conn *c);
+void pt_tcp_reass_free(struct pt_tcp_conn *c);
 
 /* tcp_in.c */
 void pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,

@@ -74,6 +74,7 @@ struct pt_config {
     uint32_t tcp_time_wait_ms;
     uint32_t tcp_time_wait_max;      /**< compact TIME_WAIT entries per core */
     uint32_t tcp_reply_limit;        /**< RSTs + challenge ACKs per s per core */
+    uint32_t tcp_ooo_segments;       /**< out-of-order queue per conn; 0 = off */
 
     /* fault injection under the stack (tests only; all zero = off) */
     uint32_t fault_seed;

@@ -5,15 +5,14 @@
  * What it does: three-way handshake with MSS, keyed-hash ISNs (RFC 6528),
  * SYN cookies when the per-core SYN backlog is full, in-order data both
  * ways with cumulative and delayed ACKs, receive-window flow control from a
- * per-connection budget, RTO per RFC 6298 (Karn, backoff), fast retransmit
- * and NewReno congestion control, zero-window probes, FIN/RST in every
- * state, RFC 5961 challenge ACKs, a compact TIME_WAIT.
+ * per-connection budget, a bounded out-of-order queue, RTO per RFC 6298
+ * (Karn, backoff), fast retransmit and NewReno congestion control,
+ * zero-window probes, FIN/RST in every state, RFC 5961 challenge ACKs, a
+ * compact TIME_WAIT.
  *
  * What it does not (negotiated away or dropped, see docs/architecture.md):
  * SACK, timestamps, window scaling, urgent data (URG is ignored and the
- * bytes delivered inline), out-of-order reassembly
- * (out-of-order segments are dropped with an immediate duplicate ACK and
- * the peer retransmits), active open.
+ * bytes delivered inline), active open.
  *
  * Model: each dataplane core owns one struct pt_tcp; IPv4 input hands it
  * every TCP segment addressed to us (pt_net routes them). Applications
@@ -94,7 +93,7 @@ enum pt_tcp_state {
     X(COOKIE, "tcp_bad_cookie", "ACK to a listener with no valid SYN cookie (RST sent)") \
     X(REFUSED, "tcp_refused", "the listener's accept callback refused (RST sent)") \
     X(SEQ, "tcp_out_of_window", "sequence outside the receive window (ACK sent)") \
-    X(OOO, "tcp_out_of_order", "data past rcv_nxt: no reassembly (duplicate ACK sent)") \
+    X(OOO, "tcp_out_of_order", "data past a hole not kept: out-of-order queue full or off (duplicate ACK sent)") \
     X(RST_SEQ, "tcp_rst_out_of_window", "RST outside the window, ignored") \
     X(RST_CHALLENGE, "tcp_rst_challenged", "RST in window but not exact (challenge ACK sent)") \
     X(SYN_CHALLENGE, "tcp_syn_challenged", "SYN on a synchronized connection (challenge ACK sent)") \
@@ -137,6 +136,7 @@ enum pt_tcp_drop {
     X(COOKIES_OK, "syncookies_validated", "connections made from a valid cookie") \
     X(CHALLENGE_ACKS, "challenge_acks", "RFC 5961 challenge ACKs sent")       \
     X(REPLIES_LIMITED, "replies_rate_limited", "RSTs/challenge ACKs not sent (rate limit)") \
+    X(OOO_QUEUED, "ooo_segments_queued", "segments kept past a hole until it fills") \
     X(TW_ENTERED, "time_wait_entered", "connections that entered TIME_WAIT")  \
     X(TW_SKIPPED, "time_wait_skipped", "TIME_WAIT skipped (table full or disabled)") \
     X(NO_MBUF, "no_mbuf", "segments not sent: mempool empty")
@@ -179,6 +179,8 @@ struct pt_tcp_conf {
     uint32_t time_wait_ms;
     uint32_t time_wait_max;
     uint32_t reply_limit;       /**< RST + challenge ACK per second */
+    uint32_t ooo_segments;      /**< out-of-order queue per connection
+                                 *   (0 = drop data past a hole) */
     uint64_t now_ns;            /**< clock at creation */
     const uint8_t *secret;      /**< 16-byte ISN/cookie key; NULL = random */
     int socket_id;
