@@ -17,6 +17,7 @@
 
 #include <petrel/instance.h>
 #include <petrel/port.h>
+#include <petrel/tcp.h>
 
 void
 pt_host_probe(struct pt_host *host)
@@ -151,10 +152,12 @@ pt_eal_args_build(struct pt_eal_args *a, const char *argv0,
     }
     if (!has_opt(nw, words, mem_opts) &&
         (host->hugepages_free == 0 || !host->hugetlbfs_mounted)) {
-        /* per-core pools of ~2.3 KiB mbufs, plus room for rings, tables
-         * and the drivers */
-        uint64_t mb = (uint64_t)cfg->dp_cores * cfg->mbufs_per_core * 2432 /
-                          (1024 * 1024) + 128;
+        /* per-core pools of ~2.3 KiB mbufs and TCP-lite's connection
+         * pools and table, plus room for rings and the drivers */
+        uint64_t per_core = (uint64_t)cfg->mbufs_per_core * 2432 +
+                            pt_tcp_memory(cfg->tcp_max_conns,
+                                          cfg->tcp_time_wait_max);
+        uint64_t mb = cfg->dp_cores * per_core / (1024 * 1024) + 128;
 
         rc |= push(a, "--no-huge");
         rc |= push(a, "-m");

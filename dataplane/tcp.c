@@ -115,6 +115,16 @@ pt_tcp_conf_from_config(struct pt_tcp_conf *conf, const struct pt_config *cfg)
     conf->ooo_segments = cfg->tcp_ooo_segments;
 }
 
+uint64_t
+pt_tcp_memory(uint32_t max_conns, uint32_t time_wait_max)
+{
+    return sizeof(struct pt_tcp) +
+           (uint64_t)max_conns * sizeof(struct pt_tcp_conn) +
+           (uint64_t)rte_align32pow2(max_conns) * sizeof(void *) +
+           (uint64_t)time_wait_max * sizeof(struct pt_tcp_tw) +
+           (uint64_t)PT_TCP_WHEEL_SLOTS * sizeof(void *) + 4096;
+}
+
 /* ---- pools ---- */
 
 static int

@@ -186,6 +186,13 @@ struct pt_tcp_conf {
     int socket_id;
 };
 
+/**
+ * Bytes one core's stack allocates at creation for max_conns connections
+ * and time_wait_max TIME_WAIT entries (pools, table, timer wheel); for
+ * sizing EAL memory. Any thread.
+ */
+uint64_t pt_tcp_memory(uint32_t max_conns, uint32_t time_wait_max);
+
 /** Fill conf from the tcp.* keys of cfg (net, now_ns, socket_id are the
  * caller's to set). */
 void pt_tcp_conf_from_config(struct pt_tcp_conf *conf,

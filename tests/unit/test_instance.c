@@ -55,6 +55,15 @@ test_instance_eal_defaults(void **state)
     assert_true(has(&a, "--no-pci"));
     assert_true(has(&a, "--vdev=net_tap0,iface=petrel0"));
     assert_null(a.argv[a.argc]);
+
+    /* TCP-lite's pools count too: a million connections on each of two
+     * cores need well over 2 x 200 MB */
+    c.dp_cores = 2;
+    c.tcp_max_conns = 1000000;
+    assert_int_equal(pt_eal_args_build(&a, "petreld", &c, &h, 0, NULL), 0);
+    i = has(&a, "-m");
+    assert_true(i > 0);
+    assert_true(atoi(a.argv[i + 1]) >= 2 * 200 + 128);
 }
 
 static void
