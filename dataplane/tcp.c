@@ -517,8 +517,7 @@ pt_tcp_kill(struct pt_tcp_conn *c, int reason)
     pt_tcp_set_state(c, PT_TCP_CLOSED);
     c->flags = (uint16_t)((c->flags & (CF_ACCEPTED | CF_PENDING)) | CF_DEAD);
     c->retries = 0;
-    /* the reason travels in rcv_held (unused from now on) */
-    c->rcv_held = (uint32_t)reason;
+    c->close_errno = (uint8_t)-reason;
     pt_tcp_pending(c);
 }
 
@@ -531,7 +530,7 @@ conn_reap(struct pt_tcp_conn *c)
         const struct pt_tcp_listener *l = &tcp->listeners[c->listener];
 
         if (l->ops->closed != NULL)
-            l->ops->closed(c->user, c, (int)c->rcv_held);
+            l->ops->closed(c->user, c, -(int)c->close_errno);
     }
     tcp->stats.states[PT_TCP_CLOSED]--;
     pool_put(&tcp->conns, c);
@@ -752,9 +751,9 @@ pt_tcp_recved(struct pt_tcp_conn *c, uint32_t bytes)
     uint32_t wnd, adv_wnd;
 
     PT_HOT_ASSERT_OWNER(&tcp->owner_lcore);
-    c->rcv_held = bytes >= c->rcv_held ? 0 : c->rcv_held - bytes;
     if (c->flags & CF_DEAD)
         return;
+    c->rcv_held = bytes >= c->rcv_held ? 0 : c->rcv_held - bytes;
     /*
      * Receiver-side silly window avoidance (RFC 1122 4.2.3.3): announce a
      * reopened window only once it grew by a full segment or half the

@@ -35,8 +35,8 @@
  *   CLOSED       out of the table and wheel, CF_DEAD, waiting to be reaped.
  *
  * Transitions (state -> state [function]):
- *   (none) -> SYN_RCVD           [listen_syn]
- *   (none) -> SYN_RCVD -> ESTABLISHED  [listen_ack: valid cookie]
+ *   (none) -> SYN_RCVD           [listen_syn, tcp_listen.c]
+ *   (none) -> SYN_RCVD -> ESTABLISHED  [listen_ack, tcp_listen.c: cookie]
  *   SYN_RCVD -> ESTABLISHED      [conn_input, ACK of our SYN]
  *   SYN_RCVD -> CLOSED           [conn_input RST; rto_expired in tcp_timer.c]
  *   ESTABLISHED -> FIN_WAIT_1    [fin_sent in tcp_out.c]
@@ -49,43 +49,18 @@
  *   LAST_ACK -> CLOSED           [conn_input, ACK of FIN]
  *   any -> CLOSED                [conn_input exact RST; timed_out;
  *                                 pt_tcp_abort; pt_tcp_free]
- *   TIME_WAIT -> (gone)          [pt_tcp_timer_fire; tw_input new SYN]
+ *   TIME_WAIT -> (gone)          [pt_tcp_timer_fire; pt_tcp_tw_input: new SYN]
  *
  * Refused (counted under PT_TCP_DROPS): short or malformed headers, bad
  * checksums, impossible flag combinations, out-of-window segments (ACKed),
- * out-of-order data (duplicate ACK), RSTs and SYNs that fail RFC 5961.
+ * out-of-order data the queue cannot keep (duplicate ACK), RSTs and SYNs
+ * that fail RFC 5961.
  */
 #include <errno.h>
 
 #include <rte_ip.h>
 
 #include "tcp_priv.h"
-
-static inline void
-seg_drop(struct pt_tcp *tcp, struct rte_mbuf *m, enum pt_tcp_drop why)
-{
-    tcp->stats.drops[why]++;
-    rte_pktmbuf_free(m);
-}
-
-/* RST for a segment that belongs to nothing (RFC 793, "reset generation"). */
-static void
-reset_for(struct pt_tcp *tcp, const struct pt_tcp_seg *s)
-{
-    if (s->flags & TH_RST)
-        return;
-    if (!pt_tcp_reply_allowed(tcp))
-        return;
-    if (s->flags & TH_ACK)
-        pt_tcp_reply(tcp, &s->eth->src_addr, s->ip->src_addr, s->th->src_port,
-                     s->th->dst_port, s->ack, 0, TH_RST, 0, 0);
-    else
-        pt_tcp_reply(tcp, &s->eth->src_addr, s->ip->src_addr, s->th->src_port,
-                     s->th->dst_port, 0,
-                     s->seq + s->len + !!(s->flags & TH_SYN) +
-                         !!(s->flags & TH_FIN),
-                     TH_RST | TH_ACK, 0, 0);
-}
 
 /* RFC 5961 challenge ACK (rate limited with the other unsolicited replies). */
 static void
@@ -121,161 +96,6 @@ parse_mss(const struct rte_tcp_hdr *th, uint32_t doff)
     return 0;
 }
 
-/* ---- listeners: SYN and cookie ACK ---- */
-
-static void
-conn_setup_peer(struct pt_tcp_conn *c, const struct pt_tcp_seg *s,
-                uint32_t irs, uint32_t iss)
-{
-    c->rcv_nxt = irs + 1;
-    c->snd_una = iss;
-    c->snd_nxt = iss + 1;
-    c->snd_max = iss + 1;
-    c->recover = iss;
-    c->snd_wnd = s->wnd;
-    c->max_snd_wnd = s->wnd;
-    c->snd_wl1 = s->seq;
-    c->snd_wl2 = s->ack;
-}
-
-static void
-cookie_synack(struct pt_tcp *tcp, const struct pt_tcp_seg *s)
-{
-    uint16_t mss = s->mss ? s->mss : 536;
-    uint32_t cookie = pt_tcp_cookie_make(tcp, s->ip->src_addr,
-                                         s->th->src_port, s->th->dst_port,
-                                         s->seq, &mss);
-
-    if (pt_tcp_reply(tcp, &s->eth->src_addr, s->ip->src_addr,
-                     s->th->src_port, s->th->dst_port, cookie, s->seq + 1,
-                     TH_SYN | TH_ACK, (uint16_t)tcp->rcv_buf, tcp->mss) == 0)
-        tcp_count(tcp, PT_TCP_C_COOKIES_SENT);
-}
-
-static void
-listen_syn(struct pt_tcp *tcp, const struct pt_tcp_seg *s, uint8_t lidx)
-{
-    struct pt_tcp_conn *c;
-
-    if (tcp->half_open >= tcp->syn_backlog) {
-        if (!tcp->syncookies) {
-            seg_drop(tcp, s->m, PT_TCP_DROP_BACKLOG);
-            return;
-        }
-        cookie_synack(tcp, s);
-        rte_pktmbuf_free(s->m);
-        return;
-    }
-    c = pt_tcp_conn_alloc(tcp, s, lidx, s->mss ? s->mss : 536);
-    if (c == NULL) {
-        if (tcp->syncookies)
-            cookie_synack(tcp, s); /* the ACK may find room later */
-        seg_drop(tcp, s->m, PT_TCP_DROP_POOL);
-        return;
-    }
-    /* data on a SYN is not kept: the peer sends it again */
-    conn_setup_peer(c, s, s->seq, pt_tcp_isn(tcp, c->node.raddr,
-                                             c->node.rport, c->node.lport));
-    pt_tcp_set_state(c, PT_TCP_SYN_RCVD);
-    if (pt_tcp_send_synack(c) == 0) {
-        c->flags |= CF_RTT;
-        c->rtt_start_us = tcp->now_us;
-    }
-    pt_tcp_rto_arm(c, c->rto_us);
-    rte_pktmbuf_free(s->m);
-}
-
-static void conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s);
-
-/* An ACK for no connection, to a listener: a SYN cookie completing? */
-static void
-listen_ack(struct pt_tcp *tcp, struct pt_tcp_seg *s, uint8_t lidx)
-{
-    struct pt_tcp_conn *c;
-    uint16_t mss;
-
-    if (!tcp->syncookies ||
-        pt_tcp_cookie_check(tcp, s->ip->src_addr, s->th->src_port,
-                            s->th->dst_port, s->seq - 1, s->ack - 1,
-                            &mss) != 0) {
-        reset_for(tcp, s);
-        seg_drop(tcp, s->m, tcp->syncookies ? PT_TCP_DROP_COOKIE
-                                            : PT_TCP_DROP_NO_CONN);
-        return;
-    }
-    c = pt_tcp_conn_alloc(tcp, s, lidx, mss);
-    if (c == NULL) {
-        reset_for(tcp, s);
-        seg_drop(tcp, s->m, PT_TCP_DROP_POOL);
-        return;
-    }
-    tcp_count(tcp, PT_TCP_C_COOKIES_OK);
-    conn_setup_peer(c, s, s->seq - 1, s->ack - 1);
-    c->rcv_adv = c->rcv_nxt + tcp->rcv_buf; /* what the SYN-ACK offered */
-    pt_tcp_set_state(c, PT_TCP_SYN_RCVD);
-    conn_input(c, s); /* completes the handshake like any ACK of our SYN */
-}
-
-static void
-no_conn(struct pt_tcp *tcp, struct pt_tcp_seg *s)
-{
-    const uint8_t f = s->flags;
-    struct pt_tcp_listener *l;
-
-    if (f & TH_RST) {
-        seg_drop(tcp, s->m, PT_TCP_DROP_NO_CONN);
-        return;
-    }
-    l = pt_tcp_listener_find(tcp, s->th->dst_port);
-    if (l == NULL) {
-        reset_for(tcp, s);
-        seg_drop(tcp, s->m, (f & TH_SYN) && !(f & TH_ACK)
-                                ? PT_TCP_DROP_NO_LISTENER
-                                : PT_TCP_DROP_NO_CONN);
-        return;
-    }
-    if ((f & (TH_SYN | TH_ACK)) == TH_SYN) {
-        listen_syn(tcp, s, (uint8_t)(l - tcp->listeners));
-        return;
-    }
-    if ((f & (TH_SYN | TH_ACK)) == TH_ACK) {
-        listen_ack(tcp, s, (uint8_t)(l - tcp->listeners));
-        return;
-    }
-    reset_for(tcp, s); /* SYN-ACK to a listener, or no ACK and no SYN */
-    seg_drop(tcp, s->m, PT_TCP_DROP_NO_CONN);
-}
-
-/* ---- TIME_WAIT ---- */
-
-static void
-tw_input(struct pt_tcp *tcp, struct pt_tcp_tw *tw, struct pt_tcp_seg *s)
-{
-    /* RFC 1337: RSTs do not cut TIME_WAIT short */
-    if (s->flags & TH_RST) {
-        seg_drop(tcp, s->m, PT_TCP_DROP_TIME_WAIT);
-        return;
-    }
-    /* RFC 1122 4.2.2.13: a new SYN above the old sequence space reopens */
-    if ((s->flags & (TH_SYN | TH_ACK)) == TH_SYN &&
-        SEQ_GT(s->seq, tw->rcv_nxt)) {
-        pt_tcp_tw_free(tcp, tw);
-        no_conn(tcp, s);
-        return;
-    }
-    if ((s->flags & TH_FIN) || s->len > 0 || (s->flags & TH_SYN)) {
-        /* a retransmitted FIN (our ACK was lost), or junk: ACK again */
-        if (s->flags & TH_FIN)
-            pt_timer_arm(tcp->wheel, &tw->timer,
-                         tcp->now_tick + tcp->time_wait_ms);
-        if (pt_tcp_reply_allowed(tcp))
-            pt_tcp_reply(tcp, &tw->peer_mac, tw->node.raddr, tw->node.rport,
-                         tw->node.lport, tw->snd_nxt, tw->rcv_nxt, TH_ACK,
-                         0, 0);
-    }
-    seg_drop(tcp, s->m, PT_TCP_DROP_TIME_WAIT);
-}
-
 /* ---- connections ---- */
 
 static inline const struct pt_tcp_listener *
@@ -307,7 +127,7 @@ conn_established(struct pt_tcp_conn *c, const struct pt_tcp_seg *s)
     if (l->ops->accept != NULL && l->ops->accept(l->arg, c, &user) != 0) {
         pt_tcp_send_rst(c);
         pt_tcp_kill(c, -ECONNREFUSED);
-        seg_drop(tcp, s->m, PT_TCP_DROP_REFUSED);
+        pt_tcp_seg_drop(tcp, s->m, PT_TCP_DROP_REFUSED);
         return -1;
     }
     c->user = user;
@@ -442,8 +262,8 @@ seq_acceptable(const struct pt_tcp_conn *c, const struct pt_tcp_seg *s,
             SEQ_LT(s->seq + seglen - 1, rn + wnd));
 }
 
-static void
-conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
+void
+pt_tcp_conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
 {
     struct pt_tcp *tcp = c->tcp;
     const uint8_t f = s->flags;
@@ -456,7 +276,7 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
     /* 1. sequence number */
     if (!seq_acceptable(c, s, seglen, wnd)) {
         if (f & TH_RST) {
-            seg_drop(tcp, m, PT_TCP_DROP_RST_SEQ);
+            pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_RST_SEQ);
             return;
         }
         if (wnd == 0 && s->seq == c->rcv_nxt && !(f & TH_SYN)) {
@@ -468,7 +288,7 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
         } else {
             if (pt_tcp_reply_allowed(tcp))
                 pt_tcp_send_ack(c);
-            seg_drop(tcp, m, PT_TCP_DROP_SEQ);
+            pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_SEQ);
             return;
         }
     }
@@ -477,7 +297,7 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
     if (f & TH_RST) {
         if (s->seq != c->rcv_nxt) {
             challenge_ack(c);
-            seg_drop(tcp, m, PT_TCP_DROP_RST_CHALLENGE);
+            pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_RST_CHALLENGE);
             return;
         }
         tcp_count(tcp, PT_TCP_C_RST_RCVD);
@@ -498,13 +318,13 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
             return;
         }
         challenge_ack(c);
-        seg_drop(tcp, m, PT_TCP_DROP_SYN_CHALLENGE);
+        pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_SYN_CHALLENGE);
         return;
     }
 
     /* 4. ACK */
     if (!(f & TH_ACK)) {
-        seg_drop(tcp, m, PT_TCP_DROP_NO_ACK);
+        pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_NO_ACK);
         return;
     }
     if (c->node.state == PT_TCP_SYN_RCVD) {
@@ -512,7 +332,7 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
             if (pt_tcp_reply_allowed(tcp))
                 pt_tcp_reply(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
                              c->node.lport, s->ack, 0, TH_RST, 0, 0);
-            seg_drop(tcp, m, PT_TCP_DROP_SYNACK_ACK);
+            pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_SYNACK_ACK);
             return;
         }
         if (conn_established(c, s) != 0)
@@ -521,12 +341,12 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
         if (SEQ_GT(s->ack, c->snd_max)) {
             if (pt_tcp_reply_allowed(tcp))
                 pt_tcp_send_ack(c);
-            seg_drop(tcp, m, PT_TCP_DROP_ACK_NEW);
+            pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_ACK_NEW);
             return;
         }
         if (SEQ_LT(s->ack, c->snd_una - c->max_snd_wnd)) {
             challenge_ack(c);
-            seg_drop(tcp, m, PT_TCP_DROP_ACK_OLD);
+            pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_ACK_OLD);
             return;
         }
         if (SEQ_GT(s->ack, c->snd_una)) {
@@ -586,7 +406,7 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
 
         if (st != PT_TCP_ESTABLISHED && st != PT_TCP_FIN_WAIT_1 &&
             st != PT_TCP_FIN_WAIT_2) {
-            seg_drop(tcp, m, PT_TCP_DROP_AFTER_FIN);
+            pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_AFTER_FIN);
             return;
         }
         if (SEQ_GT(s->seq, c->rcv_nxt)) {
@@ -600,7 +420,7 @@ conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
             len = RTE_MIN(s->len, room);
             pt_tcp_send_ack(c);
             if (len == 0) {
-                seg_drop(tcp, m, PT_TCP_DROP_OOO);
+                pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_OOO);
                 return;
             }
             m = pt_tcp_chain_adj(m, s->off);
@@ -703,21 +523,21 @@ pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,
     tcp_count(tcp, PT_TCP_C_RX_SEGS);
     if (unlikely(l4_len < PT_TCP_HDR_LEN ||
                  rte_pktmbuf_data_len(m) < l4_off + PT_TCP_HDR_LEN)) {
-        seg_drop(tcp, m, PT_TCP_DROP_SHORT);
+        pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_SHORT);
         return;
     }
     s.th = (const struct rte_tcp_hdr *)(ip + 1);
     doff = (uint32_t)(s.th->data_off >> 4) * 4;
     if (unlikely(doff < PT_TCP_HDR_LEN || doff > l4_len)) {
-        seg_drop(tcp, m, PT_TCP_DROP_DOFF);
+        pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_DOFF);
         return;
     }
     if (unlikely(rte_pktmbuf_data_len(m) < l4_off + doff)) {
-        seg_drop(tcp, m, PT_TCP_DROP_SHORT); /* options split off */
+        pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_SHORT); /* options split off */
         return;
     }
     if (unlikely(!csum_ok(m, ip, l4_off, l4_len))) {
-        seg_drop(tcp, m, PT_TCP_DROP_CSUM);
+        pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_CSUM);
         return;
     }
     f = s.th->tcp_flags & (TH_FIN | TH_SYN | TH_RST | TH_PSH | TH_ACK |
@@ -725,11 +545,11 @@ pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,
     if (unlikely((f & (TH_SYN | TH_FIN)) == (TH_SYN | TH_FIN) ||
                  (f & (TH_SYN | TH_RST)) == (TH_SYN | TH_RST) ||
                  (f & (TH_SYN | TH_RST | TH_ACK | TH_FIN)) == 0)) {
-        seg_drop(tcp, m, PT_TCP_DROP_FLAGS);
+        pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_FLAGS);
         return;
     }
     if (unlikely(s.th->src_port == 0 || s.th->dst_port == 0)) {
-        seg_drop(tcp, m, PT_TCP_DROP_PORT);
+        pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_PORT);
         return;
     }
     s.m = m;
@@ -745,9 +565,9 @@ pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,
 
     n = pt_tcp_lookup(tcp, ip->src_addr, s.th->src_port, s.th->dst_port);
     if (n == NULL)
-        no_conn(tcp, &s);
+        pt_tcp_no_conn(tcp, &s);
     else if (n->state == PT_TCP_TIME_WAIT)
-        tw_input(tcp, (struct pt_tcp_tw *)n, &s);
+        pt_tcp_tw_input(tcp, (struct pt_tcp_tw *)n, &s);
     else
-        conn_input(conn_of_node(n), &s);
+        pt_tcp_conn_input(conn_of_node(n), &s);
 }

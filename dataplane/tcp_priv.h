@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Internals of TCP-lite shared by tcp.c (stack, table, pools, API),
- * tcp_in.c (segment arrival, the state machine), tcp_reass.c (the
+ * tcp_in.c (segment arrival, the state machine), tcp_listen.c (segments
+ * for no connection: listeners, cookies, RSTs, TIME_WAIT), tcp_reass.c (the
  * out-of-order queue), tcp_out.c (segment output), tcp_timer.c (RTO,
  * delayed ACK, persist, TIME_WAIT) and tcp_isn.c (keyed ISNs and SYN
  * cookies).
@@ -118,6 +119,7 @@ struct pt_tcp_conn {
     uint32_t dack_at;              /* tick (ms) */
     uint16_t max_snd_wnd;          /* largest window the peer offered */
     uint8_t ooo_n;                 /* entries in the out-of-order queue */
+    uint8_t close_errno;           /* why it ended (positive errno; 0 = ok) */
     struct rte_mbuf *ooo;          /* out-of-order queue (tcp_reass.c) */
 };
 
@@ -264,6 +266,20 @@ void pt_tcp_reass_free(struct pt_tcp_conn *c);
 /* tcp_in.c */
 void pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,
                   const struct rte_ipv4_hdr *ip, uint16_t l4_len);
+void pt_tcp_conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s);
+
+/* tcp_listen.c */
+void pt_tcp_no_conn(struct pt_tcp *tcp, struct pt_tcp_seg *s);
+void pt_tcp_tw_input(struct pt_tcp *tcp, struct pt_tcp_tw *tw,
+                     struct pt_tcp_seg *s);
+
+/* Free a segment and count it under a drop reason. */
+static inline void
+pt_tcp_seg_drop(struct pt_tcp *tcp, struct rte_mbuf *m, enum pt_tcp_drop why)
+{
+    tcp->stats.drops[why]++;
+    rte_pktmbuf_free(m);
+}
 
 /* tcp_out.c */
 void pt_tcp_output(struct pt_tcp_conn *c);
