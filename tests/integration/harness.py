@@ -60,8 +60,24 @@ class Broker:
         return self
 
     def __exit__(self, *exc):
+        # stop it properly, so a sanitizer build reports at exit too
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop(signal.SIGTERM, timeout=10)
+        report = self.sanitizer_report()
         self.cleanup()
+        if report and exc[0] is None:
+            raise AssertionError(f"petreld sanitizer report:\n{report}")
         return False
+
+    def sanitizer_report(self):
+        """ASan/UBSan findings in petreld's output (sanitizer builds)."""
+        marks = ("runtime error:", "ERROR: AddressSanitizer",
+                 "ERROR: LeakSanitizer")
+        lines = self.output().splitlines()
+        for i, line in enumerate(lines):
+            if any(m in line for m in marks):
+                return "\n".join(lines[i:i + 30])
+        return None
 
     def command(self):
         cmd = ["ip", "netns", "exec", self.ns, PETRELD] + self.eal_args

@@ -59,7 +59,7 @@ class MalformedTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.b.cleanup()
+        cls.b.__exit__(None, None, None)  # stops it, checks sanitizers
 
     def eth(self, payload, etype=0x0800, dst=None):
         return (dst or self.our) + self.peer + struct.pack("!H", etype) + \

@@ -14,7 +14,7 @@ class PingTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.b.cleanup()
+        cls.b.__exit__(None, None, None)  # stops it, checks sanitizers
 
     def test_ping_three_replies(self):
         before = self.b.stats()["icmp_echo_replies"]

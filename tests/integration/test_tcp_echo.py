@@ -304,7 +304,7 @@ class TcpEchoTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.b.cleanup()
+        cls.b.__exit__(None, None, None)  # stops it, checks sanitizers
 
     def echo(self, sizes, limit=30, half_close=False, seed=1):
         res = run_client(self.b, HERE, {
