@@ -15,6 +15,7 @@
  * not us (including broadcasts), and protocols we do not serve (TCP
  * without a TCP-lite stack attached included).
  */
+#include "cksum.h"
 #include "net_priv.h"
 
 /* Sources that can never be a peer (RFC 1122 3.2.1.3). */
@@ -67,7 +68,7 @@ pt_ipv4_input(struct pt_net *net, struct rte_mbuf *m, uint64_t now_ns)
         why = PT_NET_DROP_IP_CSUM;
         goto drop;
     default:
-        if (unlikely(rte_ipv4_cksum(ip) != 0)) {
+        if (unlikely(pt_cksum_fold(pt_cksum_add(ip, hlen, 0)) != 0xffff)) {
             why = PT_NET_DROP_IP_CSUM;
             goto drop;
         }

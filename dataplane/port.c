@@ -127,8 +127,12 @@ pt_port_start(struct pt_port *port, const struct pt_config *cfg,
         conf.rx_adv_conf.rss_conf.rss_hf =
             (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
     }
+    /* checksums the device verifies are not summed again (ipv4.c, tcp_in.c
+     * trust RX_*_CKSUM_GOOD and drop on _BAD) */
     if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
         conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+    if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
+        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
 
     rc = rte_eth_dev_configure(port->port_id, n_queues, n_queues, &conf);
     if (rc != 0 && conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {

@@ -173,10 +173,17 @@ pool_put(struct pt_tcp_pool *p, void *obj)
 
 /* Drop n bytes from the front of a chain (freeing emptied segments). */
 struct rte_mbuf *
-pt_tcp_chain_adj(struct rte_mbuf *m, uint32_t n)
+pt_tcp_chain_adj_multi(struct rte_mbuf *m, uint32_t n)
 {
     uint32_t pkt_len = m->pkt_len - n;
     uint16_t segs = m->nb_segs;
+
+    if (likely(segs == 1)) {
+        m->data_off = (uint16_t)(m->data_off + n);
+        m->data_len = (uint16_t)(m->data_len - n);
+        m->pkt_len = pkt_len;
+        return m;
+    }
 
     while (n >= m->data_len && m->next != NULL) {
         struct rte_mbuf *next = m->next;
@@ -197,13 +204,17 @@ pt_tcp_chain_adj(struct rte_mbuf *m, uint32_t n)
 
 /* Keep the first len bytes of a chain (freeing segments past them). */
 void
-pt_tcp_chain_trim(struct rte_mbuf *m, uint32_t len)
+pt_tcp_chain_trim_multi(struct rte_mbuf *m, uint32_t len)
 {
     struct rte_mbuf *s = m;
     uint32_t left = len;
     uint16_t segs = 1;
 
     m->pkt_len = len;
+    if (likely(m->nb_segs == 1)) {
+        m->data_len = (uint16_t)len;
+        return;
+    }
     while (left > s->data_len && s->next != NULL) {
         left -= s->data_len;
         s = s->next;
@@ -219,32 +230,11 @@ pt_tcp_chain_trim(struct rte_mbuf *m, uint32_t len)
 
 /* ---- table ---- */
 
-static inline uint32_t
-tuple_hash(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-           uint16_t lport)
-{
-    uint64_t k = ((uint64_t)raddr << 32) | ((uint32_t)rport << 16) | lport;
-
-    return rte_hash_crc_8byte(k, tcp->hash_seed) & tcp->table_mask;
-}
-
-struct pt_tcp_node *
-pt_tcp_lookup(struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-              uint16_t lport)
-{
-    struct pt_tcp_node *n = tcp->table[tuple_hash(tcp, raddr, rport, lport)];
-
-    for (; n != NULL; n = n->next)
-        if (n->raddr == raddr && n->rport == rport && n->lport == lport)
-            return n;
-    return NULL;
-}
-
 void
 pt_tcp_table_insert(struct pt_tcp *tcp, struct pt_tcp_node *n)
 {
     struct pt_tcp_node **b =
-        &tcp->table[tuple_hash(tcp, n->raddr, n->rport, n->lport)];
+        &tcp->table[pt_tcp_tuple_hash(tcp, n->raddr, n->rport, n->lport)];
 
     n->next = *b;
     *b = n;
@@ -254,7 +244,7 @@ void
 pt_tcp_table_remove(struct pt_tcp *tcp, struct pt_tcp_node *n)
 {
     struct pt_tcp_node **p =
-        &tcp->table[tuple_hash(tcp, n->raddr, n->rport, n->lport)];
+        &tcp->table[pt_tcp_tuple_hash(tcp, n->raddr, n->rport, n->lport)];
 
     for (; *p != NULL; p = &(*p)->next) {
         if (*p == n) {
@@ -315,6 +305,7 @@ pt_tcp_create(const struct pt_tcp_conf *conf)
     tcp->time_wait_ms = conf->time_wait_ms;
     tcp->reply_limit = conf->reply_limit ? conf->reply_limit : 1;
     tcp->ooo_segments = conf->ooo_segments;
+    tcp->sws_min = RTE_MIN((uint32_t)conf->mss, conf->rcv_buf / 2);
     tcp->ooo_mbufs_max = conf->net->pool->size / 4;
     if (pt_tcp_reass_init() != 0) {
         rte_free(tcp);
@@ -352,6 +343,7 @@ pt_tcp_create(const struct pt_tcp_conf *conf)
 
     tcp->stats.conns_max = conf->max_conns;
     tcp->stats.tw_max = conf->time_wait_max;
+    pt_tcp_hdr_template(tcp);
     tcp->stats.conn_bytes = sizeof(struct pt_tcp_conn) +
                             sizeof(*tcp->table) * buckets / conf->max_conns;
     tcp->stats.tw_bytes = sizeof(struct pt_tcp_tw);
@@ -759,9 +751,9 @@ pt_tcp_recved(struct pt_tcp_conn *c, uint32_t bytes)
      * reopened window only once it grew by a full segment or half the
      * budget, whichever is smaller.
      */
-    wnd = pt_tcp_rcv_window(c);
+    wnd = tcp->rcv_buf > c->rcv_held ? tcp->rcv_buf - c->rcv_held : 0;
     adv_wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-    if (wnd >= adv_wnd + RTE_MIN((uint32_t)tcp->mss, tcp->rcv_buf / 2)) {
+    if (wnd >= adv_wnd + tcp->sws_min) {
         c->flags |= CF_WND_UPDATE;
         pt_tcp_pending(c);
     }

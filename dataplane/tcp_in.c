@@ -60,6 +60,7 @@
 
 #include <rte_ip.h>
 
+#include "cksum.h"
 #include "tcp_priv.h"
 
 /* RFC 5961 challenge ACK (rate limited with the other unsolicited replies). */
@@ -238,6 +239,92 @@ conn_fin(struct pt_tcp_conn *c)
         pt_tcp_send_ack(c);
         pt_tcp_enter_time_wait(c);
     }
+}
+
+/*
+ * Hand len in-order bytes of frame m (starting skip bytes in) to the
+ * application, then whatever the out-of-order queue holds right after
+ * them; decide the ACK. Consumes m. @return 0, or -1 when a callback
+ * ended the connection.
+ */
+static inline int
+deliver(struct pt_tcp_conn *c, struct rte_mbuf *m, uint32_t skip,
+        uint32_t len, bool fin)
+{
+    struct pt_tcp *tcp = c->tcp;
+    const struct pt_tcp_ops *ops = listener_of(c)->ops;
+    /* ACK at once: every second segment, a FIN, a filled hole */
+    bool ack_now = tcp->delayed_ack_ms == 0 || ++c->segs_unacked >= 2 ||
+                   fin || c->ooo != NULL;
+
+    m = pt_tcp_chain_adj(m, skip);
+    pt_tcp_chain_trim(m, len);
+    m->ol_flags = 0;
+    c->rcv_nxt += len;
+    c->rcv_held += len;
+    tcp_count_n(tcp, PT_TCP_C_RX_BYTES, len);
+    ops->data(c->user, c, m);
+    if (c->flags & CF_DEAD)
+        return -1;
+    if (unlikely(c->ooo != NULL)) {
+        struct rte_mbuf *q;
+
+        while ((q = pt_tcp_reass_next(c)) != NULL) {
+            c->rcv_nxt += q->pkt_len;
+            c->rcv_held += q->pkt_len;
+            tcp_count_n(tcp, PT_TCP_C_RX_BYTES, q->pkt_len);
+            ops->data(c->user, c, q);
+            if (c->flags & CF_DEAD)
+                return -1;
+        }
+    }
+    if (!ack_now) {
+        pt_tcp_dack_arm(c);
+    } else if (!fin && !(c->flags & (CF_PENDING | CF_FIN_QUEUED)) &&
+               c->snd_una + c->snd_queued == c->snd_nxt) {
+        /* nothing else will leave for this connection in this burst: a
+         * bare ACK now saves the trip through the pending list */
+        pt_tcp_send_ack(c);
+    } else {
+        /* the application queued data (the ACK rides on it), or a FIN
+         * follows: at the end of the burst */
+        c->flags |= CF_ACK_NOW;
+        pt_tcp_pending(c);
+    }
+    return 0;
+}
+
+/*
+ * Header prediction (Van Jacobson, as in BSD's tcp_input): on an
+ * established connection with nothing unusual going on, a segment that is
+ * either a pure ACK of new data or pure in-order data takes a short path
+ * past the general checks below. Anything else returns false untouched.
+ */
+static inline bool
+fast_path(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
+{
+    uint32_t room;
+
+    if (c->node.state != PT_TCP_ESTABLISHED ||
+        (s->flags & (TH_SYN | TH_FIN | TH_RST | TH_URG | TH_ACK)) != TH_ACK ||
+        s->seq != c->rcv_nxt || s->wnd != c->snd_wnd || c->ooo != NULL ||
+        (c->flags & (CF_RECOVERY | CF_PERSIST)))
+        return false;
+    if (s->len == 0) {
+        if (!SEQ_GT(s->ack, c->snd_una) || SEQ_GT(s->ack, c->snd_max))
+            return false;
+        c->snd_wl1 = s->seq;
+        c->snd_wl2 = s->ack;
+        ack_new(c, s->ack);
+        rte_pktmbuf_free(s->m);
+        return true;
+    }
+    room = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    if (s->ack != c->snd_una || s->len > room)
+        return false;
+    c->snd_wl1 = s->seq;
+    deliver(c, s->m, s->off, s->len, false);
+    return true;
 }
 
 /* Is the segment inside the window we advertised (RFC 793 table)? */
@@ -437,37 +524,11 @@ pt_tcp_conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
             len = room;
             fin = false; /* the FIN lies beyond what we take */
         }
-        m = pt_tcp_chain_adj(m, s->off + front);
-        pt_tcp_chain_trim(m, len);
-        c->rcv_nxt += len;
-        c->rcv_held += len;
-        tcp_count_n(tcp, PT_TCP_C_RX_BYTES, len);
-        /* ACK at once: every second segment, a FIN, a filled hole */
-        if (tcp->delayed_ack_ms == 0 || ++c->segs_unacked >= 2 || fin ||
-            c->ooo != NULL) {
-            c->flags |= CF_ACK_NOW;
-            pt_tcp_pending(c);
-        } else {
-            pt_tcp_dack_arm(c);
-        }
-        m->ol_flags = 0;
-        listener_of(c)->ops->data(c->user, c, m);
-        m = NULL;
-        if (c->flags & CF_DEAD)
+        if (deliver(c, m, s->off + front, len, fin) != 0)
             return;
-        if (c->ooo != NULL) {
-            struct rte_mbuf *q;
-
+        m = NULL;
+        if (c->ooo != NULL)
             fin = false; /* a FIN cannot lie before queued data */
-            while ((q = pt_tcp_reass_next(c)) != NULL) {
-                c->rcv_nxt += q->pkt_len;
-                c->rcv_held += q->pkt_len;
-                tcp_count_n(tcp, PT_TCP_C_RX_BYTES, q->pkt_len);
-                listener_of(c)->ops->data(c->user, c, q);
-                if (c->flags & CF_DEAD)
-                    return;
-            }
-        }
     } else if (seglen == 0 && (c->flags & CF_ACK_NOW)) {
         pt_tcp_pending(c);
     }
@@ -486,6 +547,21 @@ pt_tcp_conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
 
 /* ---- entry ---- */
 
+/* Flag combinations no TCP sends (SYN+FIN, SYN+RST, none of SYN, ACK,
+ * RST, FIN), indexed by the six classic flag bits. */
+#define BAD(f) ((((f) & (TH_SYN | TH_FIN)) == (TH_SYN | TH_FIN)) ||          \
+                (((f) & (TH_SYN | TH_RST)) == (TH_SYN | TH_RST)) ||          \
+                (((f) & (TH_SYN | TH_RST | TH_ACK | TH_FIN)) == 0))
+#define BAD4(f) BAD(f), BAD((f) + 1), BAD((f) + 2), BAD((f) + 3)
+#define BAD16(f) BAD4(f), BAD4((f) + 4), BAD4((f) + 8), BAD4((f) + 12)
+static const bool bad_flags[64] = {
+    BAD16(0), BAD16(16), BAD16(32), BAD16(48),
+};
+#undef BAD16
+#undef BAD4
+#undef BAD
+
+
 static inline int
 csum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
         uint32_t l4_off, uint16_t l4_len)
@@ -501,6 +577,10 @@ csum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
     default:
         break;
     }
+    if (likely(m->nb_segs == 1))
+        return pt_cksum_fold(pt_cksum_add(ip + 1, l4_len,
+                                          pt_cksum_pseudo(ip, IPPROTO_TCP,
+                                                          l4_len))) == 0xffff;
     if (rte_raw_cksum_mbuf(m, l4_off, l4_len, &raw) != 0)
         return 0;
     sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
@@ -542,9 +622,7 @@ pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,
     }
     f = s.th->tcp_flags & (TH_FIN | TH_SYN | TH_RST | TH_PSH | TH_ACK |
                            TH_URG);
-    if (unlikely((f & (TH_SYN | TH_FIN)) == (TH_SYN | TH_FIN) ||
-                 (f & (TH_SYN | TH_RST)) == (TH_SYN | TH_RST) ||
-                 (f & (TH_SYN | TH_RST | TH_ACK | TH_FIN)) == 0)) {
+    if (unlikely(bad_flags[f])) {
         pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_FLAGS);
         return;
     }
@@ -568,6 +646,6 @@ pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,
         pt_tcp_no_conn(tcp, &s);
     else if (n->state == PT_TCP_TIME_WAIT)
         pt_tcp_tw_input(tcp, (struct pt_tcp_tw *)n, &s);
-    else
+    else if (!fast_path(conn_of_node(n), &s))
         pt_tcp_conn_input(conn_of_node(n), &s);
 }

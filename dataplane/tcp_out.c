@@ -5,8 +5,9 @@
  * Every segment is one fresh mbuf from the core's pool holding Ethernet,
  * IPv4 (DF, TTL 64) and TCP headers and up to one MSS of payload copied
  * from the send queue (a copy per segment keeps the queue's mbufs
- * untouched for retransmission; MQTT messages are small). Checksums are
- * computed in software. Frames go to the net's transmit queue.
+ * untouched for retransmission; MQTT messages are small). Headers start
+ * from a per-core template; checksums are computed in software (cksum.h).
+ * Frames go to the net's transmit queue.
  *
  * pt_tcp_output() sends new data while the peer's window and the
  * congestion window allow (sender-side silly window avoidance: a segment
@@ -21,11 +22,14 @@
 
 #include <rte_ip.h>
 
+#include "cksum.h"
 #include "tcp_priv.h"
 
 /*
  * Allocate a frame with headers for (raddr, rport, lport) filled in except
- * the checksums; *payload points at where payload_len bytes go.
+ * the checksums; *payload points at where payload_len bytes go. The
+ * fields every segment of the core shares come from tcp->hdr (built at
+ * creation by pt_tcp_hdr_template()); the rest are patched in.
  */
 static struct rte_mbuf *
 frame_alloc(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
@@ -33,10 +37,9 @@ frame_alloc(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
             uint32_t ack, uint8_t flags, uint16_t wnd, uint16_t mss_opt,
             uint32_t payload_len, uint8_t **payload)
 {
-    struct pt_net *net = tcp->net;
     uint32_t opt = mss_opt ? PT_TCP_SYN_OPT_LEN : 0;
     uint32_t len = (uint32_t)PT_TCP_FRAME_HDR + opt + payload_len;
-    struct rte_mbuf *m = rte_pktmbuf_alloc(net->pool);
+    struct rte_mbuf *m = rte_mbuf_raw_alloc(tcp->net->pool);
     struct rte_ether_hdr *eh;
     struct rte_ipv4_hdr *ip;
     struct rte_tcp_hdr *th;
@@ -45,26 +48,23 @@ frame_alloc(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
         tcp_count(tcp, PT_TCP_C_NO_MBUF);
         return NULL;
     }
-    eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, (uint16_t)len);
-    if (unlikely(eh == NULL)) {
-        rte_pktmbuf_free(m);
-        tcp_count(tcp, PT_TCP_C_NO_MBUF);
-        return NULL;
-    }
+    /* a raw mbuf is one segment with refcnt 1 (rte_mbuf_raw_alloc());
+     * the rest of what rte_pktmbuf_reset() would do, for what we use */
+    m->data_off = RTE_PKTMBUF_HEADROOM;
+    m->data_len = (uint16_t)len;
+    m->pkt_len = len;
+    m->ol_flags = 0;
+    m->tx_offload = 0;
+    m->packet_type = 0;
+    m->vlan_tci = 0;
+    m->port = RTE_MBUF_PORT_INVALID;
+    eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+    memcpy(eh, tcp->hdr, PT_TCP_FRAME_HDR);
     rte_ether_addr_copy(mac, &eh->dst_addr);
-    rte_ether_addr_copy(&net->mac, &eh->src_addr);
-    eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 
     ip = (struct rte_ipv4_hdr *)(eh + 1);
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->type_of_service = 0;
     ip->total_length = rte_cpu_to_be_16((uint16_t)(len - sizeof(*eh)));
     ip->packet_id = rte_cpu_to_be_16(tcp->ip_id++);
-    ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_TCP;
-    ip->hdr_checksum = 0;
-    ip->src_addr = net->ip;
     ip->dst_addr = raddr;
 
     th = (struct rte_tcp_hdr *)(ip + 1);
@@ -72,14 +72,12 @@ frame_alloc(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
     th->dst_port = rport;
     th->sent_seq = rte_cpu_to_be_32(seq);
     th->recv_ack = rte_cpu_to_be_32(ack);
-    th->data_off = (uint8_t)(((PT_TCP_HDR_LEN + opt) / 4) << 4);
     th->tcp_flags = flags;
     th->rx_win = rte_cpu_to_be_16(wnd);
-    th->cksum = 0;
-    th->tcp_urp = 0;
     if (mss_opt) {
         uint8_t *o = (uint8_t *)(th + 1);
 
+        th->data_off = (uint8_t)(((PT_TCP_HDR_LEN + opt) / 4) << 4);
         o[0] = 2; /* kind MSS */
         o[1] = 4;
         o[2] = (uint8_t)(mss_opt >> 8);
@@ -89,6 +87,28 @@ frame_alloc(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
     return m;
 }
 
+/* The constant part of every segment a core sends: our MAC, EtherType,
+ * IPv4 version/TOS/DF/TTL/protocol/source, a 20-byte TCP header. */
+void
+pt_tcp_hdr_template(struct pt_tcp *tcp)
+{
+    struct rte_ether_hdr *eh = (struct rte_ether_hdr *)tcp->hdr;
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+    struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+
+    memset(tcp->hdr, 0, sizeof(tcp->hdr));
+    rte_ether_addr_copy(&tcp->net->mac, &eh->src_addr);
+    eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_TCP;
+    ip->src_addr = tcp->net->ip;
+    th->data_off = (uint8_t)((PT_TCP_HDR_LEN / 4) << 4);
+    /* total_length, packet_id, dst_addr and the checksum are 0 here */
+    tcp->hdr_sum = pt_cksum_ipv4_hdr(ip);
+}
+
 /* Checksums, counters, and onto the net's transmit queue. */
 static void
 frame_send(struct pt_tcp *tcp, struct rte_mbuf *m, uint32_t payload_len)
@@ -96,9 +116,17 @@ frame_send(struct pt_tcp *tcp, struct rte_mbuf *m, uint32_t payload_len)
     struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
         m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
     struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+    uint16_t l4_len = (uint16_t)(rte_pktmbuf_data_len(m) -
+                                 sizeof(struct rte_ether_hdr) - sizeof(*ip));
 
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+    uint64_t sum = pt_cksum_pseudo(ip, IPPROTO_TCP, l4_len);
+
+    /* the template's constant fields are summed once (tcp->hdr_sum) */
+    ip->hdr_checksum = (uint16_t)~pt_cksum_fold(
+        tcp->hdr_sum + ip->total_length + ip->packet_id + ip->dst_addr);
+    sum = l4_len == PT_TCP_HDR_LEN ? pt_cksum_add20(th, sum)    /* bare */
+                                   : pt_cksum_add(th, l4_len, sum);
+    th->cksum = (uint16_t)~pt_cksum_fold(sum);
     tcp_count(tcp, PT_TCP_C_TX_SEGS);
     tcp_count_n(tcp, PT_TCP_C_TX_BYTES, payload_len);
     if (th->tcp_flags & TH_RST)
@@ -133,8 +161,7 @@ adv_window(struct pt_tcp_conn *c)
     if (SEQ_LT(edge, c->rcv_adv)) {
         edge = c->rcv_adv;
     } else if (SEQ_GT(c->rcv_adv, c->rcv_nxt) &&
-               edge - c->rcv_adv <
-                   RTE_MIN((uint32_t)tcp->mss, tcp->rcv_buf / 2)) {
+               edge - c->rcv_adv < tcp->sws_min) {
         edge = c->rcv_adv;
     }
     c->rcv_adv = edge;
@@ -205,7 +232,20 @@ conn_segment(struct pt_tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 void
 pt_tcp_send_ack(struct pt_tcp_conn *c)
 {
-    if (conn_segment(c, c->snd_max, TH_ACK, 0) == 0)
+    struct pt_tcp *tcp = c->tcp;
+    uint16_t had = c->flags;
+    uint8_t *payload;
+    struct rte_mbuf *m;
+
+    m = frame_alloc(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
+                    c->node.lport, c->snd_max, c->rcv_nxt, TH_ACK,
+                    adv_window(c), 0, 0, &payload);
+    if (unlikely(m == NULL))
+        return;
+    c->flags &= (uint16_t)~(CF_ACK_NOW | CF_ACK_DELAYED | CF_WND_UPDATE);
+    c->segs_unacked = 0;
+    frame_send(tcp, m, 0);
+    if (had & CF_ACK_DELAYED) /* its timer slot may move to the RTO */
         pt_tcp_timer_update(c);
 }
 
@@ -280,6 +320,13 @@ pt_tcp_output(struct pt_tcp_conn *c)
 
     if (c->node.state == PT_TCP_SYN_RCVD || c->node.state == PT_TCP_CLOSED)
         return;
+    /* the common case after input: nothing queued to send, an ACK owed */
+    if (c->snd_una + c->snd_queued == c->snd_nxt &&
+        !(c->flags & CF_FIN_QUEUED)) {
+        if (c->flags & (CF_ACK_NOW | CF_WND_UPDATE))
+            pt_tcp_send_ack(c);
+        return;
+    }
 
     for (;;) {
         uint32_t end = c->snd_una + c->snd_queued;

@@ -20,6 +20,7 @@
 #define PETREL_TCP_PRIV_H
 
 #include <rte_ether.h>
+#include <rte_hash_crc.h>
 #include <rte_tcp.h>
 
 #include <petrel/debug.h>
@@ -171,6 +172,7 @@ struct pt_tcp {
     uint32_t time_wait_ms;
     uint32_t reply_limit;
     uint32_t ooo_segments;         /* per connection; 0 = no reassembly */
+    uint32_t sws_min;              /* window growth worth announcing */
     uint32_t ooo_mbufs;            /* held in all out-of-order queues */
     uint32_t ooo_mbufs_max;
     uint8_t isn_key[16];
@@ -187,6 +189,8 @@ struct pt_tcp {
     uint32_t reply_sec;
     uint32_t reply_count;
 
+    uint8_t hdr[64];               /* segment header template (tcp_out.c) */
+    uint64_t hdr_sum;              /* checksum sum of its IPv4 header */
     uint32_t half_open;            /* connections in SYN_RCVD */
     uint16_t ip_id;
     struct pt_tcp_conn *pending;   /* output / reap list */
@@ -213,6 +217,29 @@ tcp_count_n(struct pt_tcp *tcp, enum pt_tcp_counter c, uint64_t n)
     tcp->stats.c[c] += n;
 }
 
+static inline uint32_t
+pt_tcp_tuple_hash(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
+                  uint16_t lport)
+{
+    uint64_t k = ((uint64_t)raddr << 32) | ((uint32_t)rport << 16) | lport;
+
+    return rte_hash_crc_8byte(k, tcp->hash_seed) & tcp->table_mask;
+}
+
+/* The connection or TIME_WAIT entry of a 4-tuple (network order), or NULL. */
+static inline struct pt_tcp_node *
+pt_tcp_lookup(struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
+              uint16_t lport)
+{
+    struct pt_tcp_node *n = tcp->table[pt_tcp_tuple_hash(tcp, raddr, rport,
+                                                         lport)];
+
+    for (; n != NULL; n = n->next)
+        if (n->raddr == raddr && n->rport == rport && n->lport == lport)
+            return n;
+    return NULL;
+}
+
 static inline struct pt_tcp_conn *
 conn_of_node(struct pt_tcp_node *n)
 {
@@ -235,8 +262,6 @@ struct pt_tcp_seg {
 };
 
 /* tcp.c */
-struct pt_tcp_node *pt_tcp_lookup(struct pt_tcp *tcp, uint32_t raddr,
-                                  uint16_t rport, uint16_t lport);
 void pt_tcp_table_insert(struct pt_tcp *tcp, struct pt_tcp_node *n);
 void pt_tcp_table_remove(struct pt_tcp *tcp, struct pt_tcp_node *n);
 struct pt_tcp_listener *pt_tcp_listener_find(struct pt_tcp *tcp,
@@ -253,8 +278,33 @@ void pt_tcp_snd_free(struct pt_tcp_conn *c, uint32_t bytes);
 bool pt_tcp_reply_allowed(struct pt_tcp *tcp);
 uint32_t pt_tcp_rcv_window(const struct pt_tcp_conn *c);
 
-struct rte_mbuf *pt_tcp_chain_adj(struct rte_mbuf *m, uint32_t n);
-void pt_tcp_chain_trim(struct rte_mbuf *m, uint32_t len);
+struct rte_mbuf *pt_tcp_chain_adj_multi(struct rte_mbuf *m, uint32_t n);
+void pt_tcp_chain_trim_multi(struct rte_mbuf *m, uint32_t len);
+
+/* Drop n bytes from the front of a chain (freeing emptied segments). */
+static inline struct rte_mbuf *
+pt_tcp_chain_adj(struct rte_mbuf *m, uint32_t n)
+{
+    if (likely(m->nb_segs == 1)) {
+        m->data_off = (uint16_t)(m->data_off + n);
+        m->data_len = (uint16_t)(m->data_len - n);
+        m->pkt_len -= n;
+        return m;
+    }
+    return pt_tcp_chain_adj_multi(m, n);
+}
+
+/* Keep the first len bytes of a chain (freeing segments past them). */
+static inline void
+pt_tcp_chain_trim(struct rte_mbuf *m, uint32_t len)
+{
+    if (likely(m->nb_segs == 1)) {
+        m->data_len = (uint16_t)len;
+        m->pkt_len = len;
+        return;
+    }
+    pt_tcp_chain_trim_multi(m, len);
+}
 
 /* tcp_reass.c */
 int pt_tcp_reass_init(void);
@@ -282,6 +332,7 @@ pt_tcp_seg_drop(struct pt_tcp *tcp, struct rte_mbuf *m, enum pt_tcp_drop why)
 }
 
 /* tcp_out.c */
+void pt_tcp_hdr_template(struct pt_tcp *tcp);
 void pt_tcp_output(struct pt_tcp_conn *c);
 void pt_tcp_send_ack(struct pt_tcp_conn *c);
 int pt_tcp_send_synack(struct pt_tcp_conn *c);

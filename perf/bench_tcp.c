@@ -69,6 +69,7 @@
 #define DATA_PORT 1883
 #define ECHO_PORT 7
 #define PEER_PORT 40000
+#define BURST_MAX 32              /* connections per burst (callgrind mode) */
 #define PEER_ISN 1000000u
 #define RING 4              /* echo: mbufs in flight (queued until ACKed) */
 #define L2 sizeof(struct rte_ether_hdr)
@@ -112,6 +113,7 @@ struct flow {
     uint32_t seq;             /* next peer sequence number (host order) */
     uint32_t ack;             /* what the peer acknowledges (host order) */
     bool echo;                /* the ack advances with each echoed segment */
+    uint16_t peer_port;
 };
 
 /* ---- the emulated driver ---- */
@@ -328,8 +330,21 @@ bench_close(struct bench *b)
  * (the bench is left open for bench_close()).
  */
 static int
+flow_open_port(struct flow *f, struct bench *b, uint32_t plen, bool offload,
+               bool echo, uint16_t peer_port, bool listen, const char **msg);
+
+static int
 flow_open(struct flow *f, struct bench *b, uint32_t plen, bool offload,
           bool echo, const char **msg)
+{
+    return flow_open_port(f, b, plen, offload, echo, PEER_PORT, true, msg);
+}
+
+/* flow_open() for peer port peer_port; listen = false when an earlier
+ * flow of the bench already registered the listener. */
+static int
+flow_open_port(struct flow *f, struct bench *b, uint32_t plen, bool offload,
+               bool echo, uint16_t peer_port, bool listen, const char **msg)
 {
     uint8_t frame[2048];
     uint32_t our_isn;
@@ -341,23 +356,25 @@ flow_open(struct flow *f, struct bench *b, uint32_t plen, bool offload,
     f->plen = plen;
     f->echo = echo;
     f->n_ring = echo ? RING : 1;
+    f->peer_port = peer_port;
     f->ol_flags = offload ? RTE_MBUF_F_RX_IP_CKSUM_GOOD |
                             RTE_MBUF_F_RX_L4_CKSUM_GOOD : 0;
-    rc = echo ? pt_tcp_echo_listen(b->tcp, port) :
-                pt_tcp_listen(b->tcp, port, &app_ops, b);
+    rc = !listen ? 0 : echo ? pt_tcp_echo_listen(b->tcp, port) :
+                              pt_tcp_listen(b->tcp, port, &app_ops, b);
     if (rc != 0) {
         *msg = "pt_tcp_listen failed";
         return -1;
     }
-    if (handshake(b, PT_TEST_PEER_IP, PEER_PORT, port, PEER_ISN,
+    if (handshake(b, PT_TEST_PEER_IP, peer_port, port, PEER_ISN,
                   &our_isn) != 0 ||
-        pt_tcp_stats(b->tcp)->states[PT_TCP_ESTABLISHED] != 1) {
+        pt_tcp_stats(b->tcp)->states[PT_TCP_ESTABLISHED] !=
+            (uint64_t)(peer_port - PEER_PORT + 1)) {
         *msg = "handshake failed";
         return -1;
     }
     f->seq = PEER_ISN + 1;
     f->ack = our_isn + 1;
-    f->frame_len = (uint32_t)forge(frame, PT_TEST_PEER_IP, PEER_PORT, port,
+    f->frame_len = (uint32_t)forge(frame, PT_TEST_PEER_IP, peer_port, port,
                                    f->seq, f->ack, F_ACK | F_PSH, 0, plen);
     if (rte_pktmbuf_alloc_bulk(bench_pool, f->ring, f->n_ring) != 0) {
         *msg = "mempool empty";
@@ -404,15 +421,17 @@ csum_replace32(uint16_t csum, uint32_t old, uint32_t new)
  * them back, patch seq/ack and the checksum. @return 0, or -1 when the
  * stack still holds the mbuf (an echo not acknowledged: ring too small).
  */
-static inline int
-flow_step(struct flow *f)
+/* Put the next ring mbuf back into shape as the next segment; NULL when
+ * the stack still holds it. */
+static inline struct rte_mbuf *
+flow_prepare(struct flow *f)
 {
     struct rte_mbuf *m = f->ring[f->next];
     struct rte_tcp_hdr *th;
     uint32_t seq, ack;
 
     if (unlikely(rte_mbuf_refcnt_read(m) != 1))
-        return -1;
+        return NULL;
     f->next = f->next + 1 == f->n_ring ? 0 : f->next + 1;
     m->data_off = RTE_PKTMBUF_HEADROOM;
     m->data_len = (uint16_t)f->frame_len;
@@ -428,11 +447,21 @@ flow_step(struct flow *f)
     th->cksum = csum_replace32(th->cksum, th->recv_ack, ack);
     th->sent_seq = seq;
     th->recv_ack = ack;
-    pt_net_input(f->b->net, &m, 1, f->b->now);
-    pt_net_flush(f->b->net);
     f->seq += f->plen;
     if (f->echo)
         f->ack += f->plen;
+    return m;
+}
+
+static inline int
+flow_step(struct flow *f)
+{
+    struct rte_mbuf *m = flow_prepare(f);
+
+    if (unlikely(m == NULL))
+        return -1;
+    pt_net_input(f->b->net, &m, 1, f->b->now);
+    pt_net_flush(f->b->net);
     return 0;
 }
 
@@ -651,7 +680,7 @@ static int
 callgrind_usage(void)
 {
     fprintf(stderr, "usage: bench_tcp --callgrind N [--payload P] "
-            "[--offload] [--echo]\n");
+            "[--offload] [--echo] [--conns K]\n");
     return 2;
 }
 
@@ -659,10 +688,11 @@ callgrind_usage(void)
 static int
 callgrind_main(int argc, char **argv)
 {
-    uint32_t plen = 64;
+    uint32_t plen = 64, conns = 1;
     bool offload = false, echo = false;
     struct bench b;
-    struct flow f;
+    static struct flow flows[BURST_MAX];
+    struct flow *fl = flows;
     struct pt_tcp_stats before;
     const char *msg = NULL;
     char *end;
@@ -680,29 +710,53 @@ callgrind_main(int argc, char **argv)
             offload = true;
         else if (strcmp(argv[i], "--echo") == 0)
             echo = true;
+        else if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc)
+            conns = (uint32_t)strtoul(argv[++i], NULL, 10);
         else
             return callgrind_usage();
     }
+    if (conns == 0 || conns > BURST_MAX || (conns > 1 && echo))
+        return callgrind_usage();
     if (plen == 0 || plen > 1460)
         return callgrind_usage();
-    if (bench_open(&b, 16, &msg) != 0) {
+    if (bench_open(&b, 2 * BURST_MAX, &msg) != 0) {
         fprintf(stderr, "bench_tcp: %s\n", msg);
         return 1;
     }
-    if (flow_open(&f, &b, plen, offload, echo, &msg) == 0) {
+    /*
+     * conns == 1: one segment per burst (pt_net_input + pt_net_flush each);
+     * conns == K: one segment of each of K connections per burst, as a
+     * poll that finds K frames delivers them; per-burst costs spread.
+     */
+    for (uint32_t i = 0; i < conns && msg == NULL; i++)
+        flow_open_port(&flows[i], &b, plen, offload, echo,
+                       (uint16_t)(PEER_PORT + i), i == 0, &msg);
+    if (msg == NULL) {
         before = *pt_tcp_stats(b.tcp);
-        for (unsigned long long i = 0; i < n && msg == NULL; i++)
-            if (flow_step(&f) != 0)
-                msg = "the stack still holds an echoed mbuf";
-        if (msg == NULL)
-            msg = flow_check(&f, &before, n);
+        for (unsigned long long i = 0; i < n && msg == NULL; i++) {
+            struct rte_mbuf *burst[BURST_MAX];
+
+            if (conns == 1) {
+                if (flow_step(fl) != 0)
+                    msg = "the stack still holds an echoed mbuf";
+                continue;
+            }
+            for (uint32_t k = 0; k < conns; k++)
+                burst[k] = flow_prepare(&flows[k]);
+            pt_net_input(b.net, burst, (uint16_t)conns, b.now);
+            pt_net_flush(b.net);
+        }
+        if (msg == NULL) /* the counters are the stack's: all flows */
+            msg = flow_check(&flows[0], &before, n * conns);
     }
     bench_close(&b);
-    flow_close(&f);
+    for (uint32_t k = 0; k < conns; k++)
+        flow_close(&flows[k]);
     if (msg != NULL) {
         fprintf(stderr, "bench_tcp: %s\n", msg);
         return 1;
     }
+    n *= conns;
     printf("bench_tcp: %llu segments of %u bytes in (%s checksums), "
            "%s out\n", n, plen, offload ? "offloaded" : "software",
            echo ? "echoed data+ACK" : "ACK");

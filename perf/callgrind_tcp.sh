@@ -21,6 +21,11 @@
 #   data1460    1460-byte segment in, ACK out, checksums in software
 #   echo64      64-byte segment in, echo application sends it back (one data
 #               segment out carrying the ACK)
+#   data64-b32, data64-ol-b32
+#               data64 and data64-ol with one segment of each of 32
+#               connections per burst (what a poll finding 32 frames
+#               delivers): per-burst costs spread over 32 segments, still
+#               one ACK out per segment
 #
 # Usage: perf/callgrind_tcp.sh [--build DIR] [--n1 N] [--n2 N] [--top K]
 #                              [--keep DIR] [CASE...]
@@ -62,7 +67,8 @@ while [ $# -gt 0 ]; do
         esac
         shift 2 ;;
     -h|--help) usage; exit 0 ;;
-    data64|data64-ol|data1460|echo64) cases+=("$1"); shift ;;
+    data64|data64-ol|data1460|echo64|data64-b32|data64-ol-b32)
+        cases+=("$1"); shift ;;
     *) echo "callgrind_tcp: unknown argument $1" >&2; usage >&2; exit 2 ;;
     esac
 done
@@ -74,7 +80,7 @@ for v in "$n1" "$n2" "$top"; do
 done
 [ "$n2" -gt "$n1" ] && [ "$n1" -gt 0 ] ||
     { echo "callgrind_tcp: want 0 < N1 < N2" >&2; exit 2; }
-[ ${#cases[@]} -gt 0 ] || cases=(data64 data64-ol data1460 echo64)
+[ ${#cases[@]} -gt 0 ] || cases=(data64 data64-ol data1460 echo64 data64-b32 data64-ol-b32)
 command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null ||
     { echo "callgrind_tcp: needs valgrind (apt-get install valgrind)" >&2
       exit 2; }
@@ -97,6 +103,17 @@ case_args() {
     data64-ol) echo "--offload" ;;
     data1460) echo "--payload 1460" ;;
     echo64) echo "--echo" ;;
+    data64-b32) echo "--conns 32" ;;
+    data64-ol-b32) echo "--offload --conns 32" ;;
+    esac
+}
+
+# segments per loop iteration: the -b32 cases put one segment of each of
+# 32 connections in every burst
+case_segs() {
+    case "$1" in
+    *-b32) echo 32 ;;
+    *) echo 1 ;;
     esac
 }
 
@@ -124,6 +141,7 @@ printf '%-10s %9s %10s %10s %8s %8s %8s\n' case total net_input net_flush \
 failed=0
 for c in "${cases[@]}"; do
     read -r -a extra <<< "$(case_args "$c")"
+    k=$(case_segs "$c")
     for n in "$n1" "$n2"; do
         out="$tmp/$c.$n.out"
         if ! valgrind --tool=callgrind --callgrind-out-file="$out" \
@@ -142,13 +160,13 @@ for c in "${cases[@]}"; do
     t2=$(awk '/^totals:/ { print $2 }' "$tmp/$c.$n2.out")
     # per-segment inclusive cost of a function (0 when never called)
     incl() {
-        awk -F'\t' -v f=":$1 " -v d=$((n2 - n1)) '
+        awk -F'\t' -v f=":$1 " -v d=$(((n2 - n1) * k)) '
             NR == FNR { if (index($2, f)) a += $1; next }
             index($2, f) { b += $1 }
             END { printf "%.1f", (b - a) / d }' \
             "$tmp/$c.$n1.incl" "$tmp/$c.$n2.incl"
     }
-    total=$(echo "($t2 - $t1) / ($n2 - $n1)" | bc -l)
+    total=$(echo "($t2 - $t1) / (($n2 - $n1) * $k)" | bc -l)
     input=$(incl pt_net_input)
     flush=$(incl pt_net_flush)
     driver=$(incl bench_tx)
@@ -158,7 +176,7 @@ for c in "${cases[@]}"; do
     printf '%-10s %9.1f %10.1f %10.1f %8.1f %8.1f %8.1f\n' "$c" "$total" \
         "$input" "$flush" "$driver" "$app" "$stack"
     if [ "$top" -gt 0 ]; then
-        awk -F'\t' -v d=$((n2 - n1)) -v t=$((t2 - t1)) '
+        awk -F'\t' -v d=$(((n2 - n1) * k)) -v t=$((t2 - t1)) '
             NR == FNR { a[$2] = $1; next }
             { x = $1 - a[$2]
               if (x <= 0) next
