@@ -91,4 +91,12 @@
  */
 int pt_tcp_script_run(const char *name, const char *text);
 
+/* The peer's SYN, our SYN-ACK, the peer's ACK: an established connection
+ * with MSS 1460 both ways and windows of 65535 (a script's usual start). */
+#define PT_TCP_SCRIPT_HANDSHAKE                                               \
+    "in  S   0:0(0) win 65535 <mss 1460>\n"                                  \
+    "out S.  0:0(0) ack 1 win 65535 <mss 1460>\n"                            \
+    "in  .   1:1(0) ack 1 win 65535\n"                                       \
+    "ev  accept\n"
+
 #endif /* PETREL_TCP_SCRIPT_H */

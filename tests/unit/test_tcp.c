@@ -34,13 +34,7 @@
 #include "pt_tcp_script.h"
 #include "pt_test.h"
 
-/* The peer's SYN, our SYN-ACK, the peer's ACK: an established connection
- * with MSS 1460 both ways and windows of 65535. */
-#define HANDSHAKE                                                             \
-    "in  S   0:0(0) win 65535 <mss 1460>\n"                                  \
-    "out S.  0:0(0) ack 1 win 65535 <mss 1460>\n"                            \
-    "in  .   1:1(0) ack 1 win 65535\n"                                       \
-    "ev  accept\n"
+#define HANDSHAKE PT_TCP_SCRIPT_HANDSHAKE
 
 static void
 run(const char *name, const char *script)
