@@ -524,11 +524,18 @@ pt_tcp_conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
             len = room;
             fin = false; /* the FIN lies beyond what we take */
         }
-        if (deliver(c, m, s->off + front, len, fin) != 0)
+        if (len == 0) {
+            /* all of it came before (a retransmission whose FIN is the
+             * only news): the application never sees an empty mbuf */
+            rte_pktmbuf_free(m);
+            m = NULL;
+        } else if (deliver(c, m, s->off + front, len, fin) != 0) {
             return;
-        m = NULL;
-        if (c->ooo != NULL)
-            fin = false; /* a FIN cannot lie before queued data */
+        } else {
+            m = NULL;
+            if (c->ooo != NULL)
+                fin = false; /* a FIN cannot lie before queued data */
+        }
     } else if (seglen == 0 && (c->flags & CF_ACK_NOW)) {
         pt_tcp_pending(c);
     }

@@ -598,6 +598,31 @@ test_tcp_reassembly(void **state)
 }
 
 static void
+test_tcp_reassembly_fin_again(void **state)
+{
+    (void)state;
+    run(__func__,
+        "conf ooo_segments=4\n"
+        HANDSHAKE
+        "in  P.  1:6(5) ack 1\n"
+        "ev  data 5\n"
+        "out .   1:1(0) ack 6\n"
+        "# data and FIN past a hole: the data is kept, the FIN is not\n"
+        "in  FP. 11:16(5) ack 1\n"
+        "out .   1:1(0) ack 6\n"
+        "in  P.  6:11(5) ack 1\n"
+        "ev  data 5\n"
+        "ev  data 5\n"
+        "out .   1:1(0) ack 16\n"
+        "# the peer sends data and FIN again: only the FIN is news, and the\n"
+        "# application never sees an empty delivery (found by fuzz_tcp)\n"
+        "in  FP. 11:16(5) ack 1\n"
+        "ev  eof\n"
+        "out .   1:1(0) ack 17\n"
+        "expect state close_wait\n");
+}
+
+static void
 test_tcp_reassembly_limits(void **state)
 {
     (void)state;
@@ -874,6 +899,7 @@ main(void)
         cmocka_unit_test(test_tcp_out_of_order),
         cmocka_unit_test(test_tcp_syncookie),
         cmocka_unit_test(test_tcp_reassembly),
+        cmocka_unit_test(test_tcp_reassembly_fin_again),
         cmocka_unit_test(test_tcp_reassembly_limits),
         cmocka_unit_test(test_tcp_handshake_ack_with_data),
         cmocka_unit_test(test_tcp_handshake_bad_ack),
