@@ -220,7 +220,7 @@ class TcpMalformedTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls._stop_client(cls)
-        cls.b.cleanup()
+        cls.b.__exit__(None, None, None)  # stops it, checks sanitizers
 
     # -- the live kernel connection --
     def _client_line(self, timeout):
