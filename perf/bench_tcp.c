@@ -178,48 +178,34 @@ static const struct pt_tcp_ops app_ops = {
 /* ---- frames ---- */
 
 /* Forge Ethernet + IPv4 + TCP from peer (ip host order) to us, with valid
- * checksums. @return the frame length. */
+ * checksums, an MSS option when mss != 0 and a letters payload.
+ * @return the frame length. */
 static size_t
 forge(uint8_t *buf, uint32_t peer_ip, uint16_t sport, uint16_t dport,
       uint32_t seq, uint32_t ack, uint8_t flags, uint16_t mss,
       uint32_t plen)
 {
-    struct rte_ether_hdr *eh = (void *)buf;
-    struct rte_ipv4_hdr *ip = (void *)(buf + L2);
-    struct rte_tcp_hdr *th = (void *)(buf + L2 + L3);
-    size_t opt = mss ? 4 : 0;
-    uint8_t *pl = (uint8_t *)(th + 1) + opt;
+    const uint8_t mss_opt[4] = { 2, 4, (uint8_t)(mss >> 8), (uint8_t)mss };
+    struct pt_test_tcp seg = {
+        .eth_dst = &pt_test_our_mac,
+        .src = peer_ip,
+        .dst = PT_TEST_OUR_IP,
+        .ip_id = 1,
+        .sport = sport,
+        .dport = dport,
+        .seq = seq,
+        .ack = ack,
+        .flags = flags,
+        .win = 65535,
+        .opts = mss_opt,
+        .optlen = mss ? sizeof(mss_opt) : 0,
+        .plen = plen,
+    };
+    uint8_t *pl = buf + PT_TEST_TCP_HDRS + seg.optlen;
 
-    memset(buf, 0, HDRS + opt);
-    eh->dst_addr = pt_test_our_mac;
-    eh->src_addr = pt_test_peer_mac;
-    eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    ip->version_ihl = 0x45;
-    ip->total_length = rte_cpu_to_be_16((uint16_t)(L3 + L4 + opt + plen));
-    ip->packet_id = rte_cpu_to_be_16(1);
-    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_TCP;
-    ip->src_addr = rte_cpu_to_be_32(peer_ip);
-    ip->dst_addr = rte_cpu_to_be_32(PT_TEST_OUR_IP);
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    th->src_port = rte_cpu_to_be_16(sport);
-    th->dst_port = rte_cpu_to_be_16(dport);
-    th->sent_seq = rte_cpu_to_be_32(seq);
-    th->recv_ack = rte_cpu_to_be_32(ack);
-    th->data_off = (uint8_t)(((L4 + opt) / 4) << 4);
-    th->tcp_flags = flags;
-    th->rx_win = rte_cpu_to_be_16(65535);
-    if (mss) {
-        uint8_t *o = (uint8_t *)(th + 1);
-
-        o[0] = 2, o[1] = 4, o[2] = (uint8_t)(mss >> 8), o[3] = (uint8_t)mss;
-    }
     for (uint32_t i = 0; i < plen; i++)
         pl[i] = (uint8_t)('a' + i % 26);
-    th->cksum = 0;
-    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-    return HDRS + opt + plen;
+    return pt_test_tcp_frame(buf, &seg);
 }
 
 /* Hand one forged frame to the stack (a fresh mbuf) and flush. */

@@ -371,39 +371,6 @@ fz_be16(const uint8_t *b)
     return (uint16_t)(b[0] << 8 | b[1]);
 }
 
-/* Ethernet + IPv4 (valid, DF) in fz.frame around a TCP part of l4 bytes
- * already at L2 + L3. */
-static void
-fz_l2l3(uint32_t l4)
-{
-    struct rte_ether_hdr *eh = (void *)fz.frame;
-    struct rte_ipv4_hdr *ip = (void *)(fz.frame + L2);
-
-    rte_ether_addr_copy(&pt_test_our_mac, &eh->dst_addr);
-    rte_ether_addr_copy(&pt_test_peer_mac, &eh->src_addr);
-    eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    memset(ip, 0, sizeof(*ip));
-    ip->version_ihl = 0x45;
-    ip->total_length = rte_cpu_to_be_16((uint16_t)(L3 + l4));
-    ip->packet_id = rte_cpu_to_be_16(1);
-    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_TCP;
-    ip->src_addr = rte_cpu_to_be_32(PT_TEST_PEER_IP);
-    ip->dst_addr = rte_cpu_to_be_32(PT_TEST_OUR_IP);
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-}
-
-static void
-fz_tcp_csum(void)
-{
-    struct rte_ipv4_hdr *ip = (void *)(fz.frame + L2);
-    struct rte_tcp_hdr *th = (void *)(fz.frame + L2 + L3);
-
-    th->cksum = 0;
-    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-}
-
 /* Hand fz.frame[0..len) to the stack in the given mbuf layout. */
 static void
 fz_deliver(size_t len, unsigned layout, size_t hdr_len)
@@ -447,9 +414,10 @@ fz_segment(struct fz_in *in, uint8_t op)
     uint8_t flags, ports, shape, *pl;
     struct rte_tcp_hdr *th = (void *)(fz.frame + L2 + L3);
     struct fz_peer *p;
+    struct pt_test_tcp seg;
     uint16_t sport, dport, mss;
     uint32_t seq, ack, len, scale;
-    size_t optlen = 0, npfx;
+    size_t optlen = 0, npfx, flen;
 
     if (!fz_take(in, h, sizeof(h)))
         return false;
@@ -502,32 +470,36 @@ fz_segment(struct fz_in *in, uint8_t op)
     ack = ((ports & 0x40) ? p->snd_max : p->isn + 1) + (uint32_t)(int16_t)
           fz_be16(h + 4);
 
-    memset(th, 0, sizeof(*th));
-    th->src_port = rte_cpu_to_be_16(sport);
-    th->dst_port = rte_cpu_to_be_16(dport);
-    th->sent_seq = rte_cpu_to_be_32(seq);
-    th->recv_ack = rte_cpu_to_be_32(ack);
-    th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
-    th->tcp_flags = flags;
-    th->rx_win = rte_cpu_to_be_16(fz_be16(h + 6));
-    memcpy(th + 1, opts, optlen);
     /* payload: the pattern of the sequence number; to the scripted
      * application, up to 4 bytes from the input first (its command) */
-    pl = (uint8_t *)(th + 1) + optlen;
+    pl = fz.frame + PT_TEST_TCP_HDRS + optlen;
     npfx = dport == 1883 ? RTE_MIN((size_t)len,
                                    RTE_MIN(sizeof(pfx), in->n)) : 0;
     fz_take(in, pfx, npfx);
     memcpy(pl, pfx, npfx);
     for (uint32_t i = (uint32_t)npfx; i < len; i++)
         pl[i] = fz_pattern(seq + i);
-    fz_l2l3((uint32_t)(sizeof(*th) + optlen + len));
-    fz_tcp_csum();
+    seg = (struct pt_test_tcp){
+        .eth_dst = &pt_test_our_mac,
+        .src = PT_TEST_PEER_IP,
+        .dst = PT_TEST_OUR_IP,
+        .ip_id = 1,
+        .sport = sport,
+        .dport = dport,
+        .seq = seq,
+        .ack = ack,
+        .flags = flags,
+        .win = fz_be16(h + 6),
+        .opts = opts,
+        .optlen = optlen,
+        .plen = len,
+    };
+    flen = pt_test_tcp_frame(fz.frame, &seg);
     if (ports & 0x10)
         th->cksum ^= 0x5a5a;
     if (!(ports & 0x80))
         p->nxt = seq + len + !!(flags & TH_SYN) + !!(flags & TH_FIN);
-    fz_deliver(L2 + L3 + sizeof(*th) + optlen + len, (shape >> 3) & 3,
-               L2 + L3 + sizeof(*th) + optlen);
+    fz_deliver(flen, (shape >> 3) & 3, flen - len);
     return true;
 }
 
@@ -544,15 +516,16 @@ fz_raw(struct fz_in *in, uint8_t op)
     if ((op & 0x10) && !fz_take(in, &ports, 1))
         return false;
     len = RTE_MIN((size_t)fz_be16(lb) % 1600, in->n);
-    fz_take(in, fz.frame + L2 + L3, len);
-    fz_l2l3((uint32_t)len);
+    fz_take(in, fz.frame + PT_TEST_L4_OFF, len);
+    pt_test_eth_ipv4(fz.frame, &pt_test_our_mac, PT_TEST_PEER_IP,
+                     PT_TEST_OUR_IP, IPPROTO_TCP, 1, 64, len);
     if ((op & 0x10) && len >= 4) {
         fz_port_pick(ports, &sport, &dport);
         th->src_port = rte_cpu_to_be_16(sport);
         th->dst_port = rte_cpu_to_be_16(dport);
     }
     if ((op & 0x08) && len >= sizeof(*th))
-        fz_tcp_csum();
+        pt_test_tcp_fix(fz.frame);
     if (len >= sizeof(*th) && th->dst_port == rte_cpu_to_be_16(7)) {
         sport = rte_be_to_cpu_16(th->src_port);
         if (sport >= FZ_PEER_PORT && sport < FZ_PEER_PORT + FZ_PEERS)

@@ -194,9 +194,9 @@ sc_in(struct sc *sc, char **t, bool *q, int n)
     struct sc_peer *p = sc->cur;
     struct sc_seg g;
     uint8_t *b = sc->buf;
-    struct rte_ether_hdr *eh = (void *)b;
     struct rte_ipv4_hdr *ip = (void *)(b + SC_L2);
     struct rte_tcp_hdr *th = (void *)(b + SC_L2 + SC_L3);
+    struct pt_test_tcp seg;
     uint8_t *pl;
     size_t hl, tcplen;
     uint32_t start;
@@ -209,21 +209,7 @@ sc_in(struct sc *sc, char **t, bool *q, int n)
     hl = sizeof(*th) + g.optlen;
     if (SC_L2 + SC_L3 + hl + g.len > sizeof(sc->buf))
         return sc_fail(sc, "segment too long");
-    memset(b, 0, SC_L2 + SC_L3 + hl);
-    eh->dst_addr = pt_test_our_mac;
-    eh->src_addr = pt_test_peer_mac;
-    eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    th->src_port = rte_cpu_to_be_16(g.sport >= 0 ? (uint16_t)g.sport :
-                                    p->port);
-    th->dst_port = rte_cpu_to_be_16(g.dport >= 0 ? (uint16_t)g.dport :
-                                    sc->port);
-    th->sent_seq = rte_cpu_to_be_32(p->isn + g.seq);
-    th->recv_ack = rte_cpu_to_be_32(g.has_ack ? p->sisn + g.ack : 0);
-    th->data_off = (uint8_t)((g.doff >= 0 ? g.doff : (int)(hl / 4)) << 4);
-    th->tcp_flags = g.flags;
-    th->rx_win = rte_cpu_to_be_16((uint16_t)(g.has_win ? g.win : 65535));
-    memcpy(th + 1, g.opts, g.optlen);
-    pl = (uint8_t *)th + hl;
+    pl = b + SC_L2 + SC_L3 + hl;
     start = g.seq + ((g.flags & SC_SYN) ? 1 : 0);
     for (uint32_t i = 0; i < g.len; i++) {
         uint32_t rel = start + i;
@@ -234,18 +220,32 @@ sc_in(struct sc *sc, char **t, bool *q, int n)
             p->rx_set[rel - 1] = 1;
         }
     }
+    seg = (struct pt_test_tcp){
+        .eth_dst = &pt_test_our_mac,
+        .src = PT_TEST_PEER_IP,
+        .dst = PT_TEST_OUR_IP,
+        .ip_id = (uint16_t)sc->lineno,
+        .sport = g.sport >= 0 ? (uint16_t)g.sport : p->port,
+        .dport = g.dport >= 0 ? (uint16_t)g.dport : sc->port,
+        .seq = p->isn + g.seq,
+        .ack = g.has_ack ? p->sisn + g.ack : 0,
+        .flags = g.flags,
+        .win = (uint16_t)(g.has_win ? g.win : 65535),
+        .opts = g.opts,
+        .optlen = g.optlen,
+        .plen = g.len,
+    };
+    pt_test_tcp_frame(b, &seg);
+    /* the malformations a script asks for, checksums made right again */
     tcplen = g.tcplen >= 0 ? (size_t)g.tcplen : hl + g.len;
-    ip->version_ihl = 0x45;
-    ip->total_length = rte_cpu_to_be_16((uint16_t)(SC_L3 + tcplen));
-    ip->packet_id = rte_cpu_to_be_16((uint16_t)sc->lineno);
-    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-    ip->time_to_live = 64;
-    ip->next_proto_id = IPPROTO_TCP;
-    ip->src_addr = rte_cpu_to_be_32(PT_TEST_PEER_IP);
-    ip->dst_addr = rte_cpu_to_be_32(PT_TEST_OUR_IP);
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    th->cksum = 0;
-    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+    if (g.doff >= 0)
+        th->data_off = (uint8_t)(g.doff << 4);
+    if (g.tcplen >= 0) {
+        ip->total_length = rte_cpu_to_be_16((uint16_t)(SC_L3 + tcplen));
+        pt_test_ipv4_fix(b);
+    }
+    if (g.doff >= 0 || g.tcplen >= 0)
+        pt_test_tcp_fix(b);
     if (g.badcsum)
         th->cksum ^= rte_cpu_to_be_16(0x0101);
     if (sc->trace) {

@@ -10,6 +10,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
+#include <rte_tcp.h>
 
 #include <petrel/net.h>
 
@@ -144,38 +145,85 @@ pt_test_icmp_fix(uint8_t *frame)
         ic, rte_be_to_cpu_16(ip->total_length) - hl);
 }
 
+void
+pt_test_tcp_fix(uint8_t *frame)
+{
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + 14);
+    struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)
+        ((uint8_t *)ip + (size_t)(ip->version_ihl & 0xf) * 4);
+
+    th->cksum = 0;
+    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+}
+
 size_t
-pt_test_icmp_frame(uint8_t *buf, const struct rte_ether_addr *eth_dst,
-                   uint32_t src, uint32_t dst, uint8_t type, uint16_t id,
-                   uint16_t seq, size_t plen)
+pt_test_eth_ipv4(uint8_t *buf, const struct rte_ether_addr *eth_dst,
+                 uint32_t src, uint32_t dst, uint8_t proto, uint16_t id,
+                 uint8_t ttl, size_t l4len)
 {
     struct rte_ether_hdr *eh = (struct rte_ether_hdr *)buf;
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
-    struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(ip + 1);
-    uint8_t *pl = (uint8_t *)(ic + 1);
 
+    RTE_BUILD_BUG_ON(sizeof(*eh) + sizeof(*ip) != PT_TEST_L4_OFF);
     eh->dst_addr = *eth_dst;
     eh->src_addr = pt_test_peer_mac;
     eh->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
     memset(ip, 0, sizeof(*ip));
     ip->version_ihl = 0x45;
-    ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) +
-                                                   sizeof(*ic) + plen));
-    ip->packet_id = rte_cpu_to_be_16(0x1234);
+    ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4len));
+    ip->packet_id = rte_cpu_to_be_16(id);
     ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-    ip->time_to_live = 17;
-    ip->next_proto_id = IPPROTO_ICMP;
+    ip->time_to_live = ttl;
+    ip->next_proto_id = proto;
     ip->src_addr = rte_cpu_to_be_32(src);
     ip->dst_addr = rte_cpu_to_be_32(dst);
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    return PT_TEST_L4_OFF;
+}
+
+size_t
+pt_test_icmp_frame(uint8_t *buf, const struct rte_ether_addr *eth_dst,
+                   uint32_t src, uint32_t dst, uint8_t type, uint16_t id,
+                   uint16_t seq, size_t plen)
+{
+    struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)(buf + PT_TEST_L4_OFF);
+    uint8_t *pl = (uint8_t *)(ic + 1);
+
+    pt_test_eth_ipv4(buf, eth_dst, src, dst, IPPROTO_ICMP, 0x1234, 17,
+                     sizeof(*ic) + plen);
     ic->icmp_type = type;
     ic->icmp_code = 0;
     ic->icmp_ident = rte_cpu_to_be_16(id);
     ic->icmp_seq_nb = rte_cpu_to_be_16(seq);
     for (size_t i = 0; i < plen; i++)
         pl[i] = (uint8_t)i;
-    pt_test_ipv4_fix(buf);
     pt_test_icmp_fix(buf);
-    return sizeof(*eh) + sizeof(*ip) + sizeof(*ic) + plen;
+    return PT_TEST_L4_OFF + sizeof(*ic) + plen;
+}
+
+size_t
+pt_test_tcp_frame(uint8_t *buf, const struct pt_test_tcp *seg)
+{
+    struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(buf + PT_TEST_L4_OFF);
+    size_t hl = sizeof(*th) + seg->optlen;
+
+    RTE_BUILD_BUG_ON(PT_TEST_L4_OFF + sizeof(*th) != PT_TEST_TCP_HDRS);
+    pt_test_eth_ipv4(buf, seg->eth_dst, seg->src, seg->dst, IPPROTO_TCP,
+                     seg->ip_id, 64, hl + seg->plen);
+    memset(th, 0, sizeof(*th));
+    th->src_port = rte_cpu_to_be_16(seg->sport);
+    th->dst_port = rte_cpu_to_be_16(seg->dport);
+    th->sent_seq = rte_cpu_to_be_32(seg->seq);
+    th->recv_ack = rte_cpu_to_be_32(seg->ack);
+    th->data_off = (uint8_t)((hl / 4) << 4);
+    th->tcp_flags = seg->flags;
+    th->rx_win = rte_cpu_to_be_16(seg->win);
+    if (seg->optlen > 0)
+        memcpy(th + 1, seg->opts, seg->optlen);
+    if (seg->payload != NULL && seg->plen > 0)
+        memcpy((uint8_t *)th + hl, seg->payload, seg->plen);
+    pt_test_tcp_fix(buf);
+    return PT_TEST_L4_OFF + hl + seg->plen;
 }
 
 uint16_t

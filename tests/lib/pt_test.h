@@ -2,7 +2,11 @@
 /*
  * Helpers shared by the unit tests and the microbenchmarks: a minimal EAL
  * (no hugepages, no PCI, in memory, one lcore), a mempool, frame forging
- * for Ethernet/ARP/IPv4/ICMP, and a transmit function that captures frames.
+ * for Ethernet/ARP/IPv4/ICMP/TCP, and a transmit function that captures
+ * frames. Every forged IPv4 frame comes from the peer's MAC; the forging
+ * helpers make valid frames, and a test that wants a malformed one edits
+ * the result and calls the *_fix helpers for the checksums it still wants
+ * right.
  *
  * Threading: the calling thread only; tests are single-threaded.
  */
@@ -40,17 +44,65 @@ size_t pt_test_arp_frame(uint8_t *buf, uint16_t op,
                          const struct rte_ether_addr *sha, uint32_t sip,
                          const struct rte_ether_addr *tha, uint32_t tip);
 
+/** Offset of the L4 header in a forged IPv4 frame (Ethernet + 20-byte
+ * IPv4 header). */
+#define PT_TEST_L4_OFF 34
+/** Ethernet + IPv4 + TCP headers of a forged frame, TCP options not
+ * counted: where the options start. */
+#define PT_TEST_TCP_HDRS 54
+
+/**
+ * Forge the Ethernet header (pt_test_peer_mac -> eth_dst, IPv4) and a
+ * 20-byte IPv4 header (DF, valid checksum) announcing l4len bytes of
+ * protocol proto after it. What follows at PT_TEST_L4_OFF is untouched.
+ * @param src, dst IPv4 addresses, host order
+ * @param id IPv4 identification; @param ttl time to live
+ * @return PT_TEST_L4_OFF
+ */
+size_t pt_test_eth_ipv4(uint8_t *buf, const struct rte_ether_addr *eth_dst,
+                        uint32_t src, uint32_t dst, uint8_t proto,
+                        uint16_t id, uint8_t ttl, size_t l4len);
+
 /** Forge an Ethernet + IPv4 + ICMP frame with valid checksums, payload of
  * plen bytes (pattern i & 0xff). IPs in host order. @return its length. */
 size_t pt_test_icmp_frame(uint8_t *buf, const struct rte_ether_addr *eth_dst,
                           uint32_t src, uint32_t dst, uint8_t type,
                           uint16_t id, uint16_t seq, size_t plen);
 
+/** One TCP segment for pt_test_tcp_frame(); every number in host order. */
+struct pt_test_tcp {
+    const struct rte_ether_addr *eth_dst;   /* usually &pt_test_our_mac */
+    uint32_t src, dst;                      /* IPv4 addresses */
+    uint16_t ip_id;                         /* IPv4 identification */
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;                          /* RTE_TCP_*_FLAG */
+    uint16_t win;
+    const uint8_t *opts;    /* optlen bytes, a multiple of 4, at most 40 */
+    size_t optlen;
+    /* plen bytes; NULL: the caller already wrote them in buf at
+     * PT_TEST_TCP_HDRS + optlen */
+    const uint8_t *payload;
+    size_t plen;
+};
+
+/**
+ * Forge an Ethernet + IPv4 (DF, TTL 64) + TCP frame with valid checksums
+ * into buf, which holds PT_TEST_TCP_HDRS + optlen + plen bytes. The data
+ * offset covers the options; urgent pointer and reserved bits are 0.
+ * @return the frame length, PT_TEST_TCP_HDRS + optlen + plen
+ */
+size_t pt_test_tcp_frame(uint8_t *buf, const struct pt_test_tcp *seg);
+
 /** Recompute the IPv4 header checksum of a forged frame. */
 void pt_test_ipv4_fix(uint8_t *frame);
 
 /** Recompute the ICMP checksum of a forged frame (over total_length). */
 void pt_test_icmp_fix(uint8_t *frame);
+
+/** Recompute the TCP checksum of a forged frame (over total_length, so
+ * over what the IPv4 header claims even when a test changed it). */
+void pt_test_tcp_fix(uint8_t *frame);
 
 struct pt_net_conf;
 
