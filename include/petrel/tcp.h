@@ -36,7 +36,8 @@
  *   - pt_tcp_send() takes the whole chain on success (return >= 0) and
  *     frees it once acknowledged; on error the chain stays the caller's.
  *   - Every segment handed to the stack by pt_net is consumed (delivered,
- *     or freed and counted).
+ *     kept in the connection's out-of-order queue until it can be, or
+ *     freed and counted).
  *
  * Threading: everything here runs on the owning lcore only (checked with
  * PT_HOT_ASSERT_OWNER in -Dhot_debug builds), except pt_tcp_stats(), whose
@@ -222,7 +223,8 @@ struct pt_tcp_ops {
      * errno to refuse it (it is reset; no other callback follows).
      */
     int (*accept)(void *listen_arg, struct pt_tcp_conn *c, void **user);
-    /** In-order payload (m: payload-only chain, now the callee's). */
+    /** In-order payload (m: payload-only chain of at least one byte, now
+     * the callee's). */
     void (*data)(void *user, struct pt_tcp_conn *c, struct rte_mbuf *m);
     /** The peer sent FIN: no more data will come (we may still send). */
     void (*eof)(void *user, struct pt_tcp_conn *c);
