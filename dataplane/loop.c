@@ -158,6 +158,9 @@ dp_main(void *arg)
         count(&c->naps);
         sleep_us = RTE_MIN(sleep_us * 2, c->max_sleep_us);
     }
+    /* tell every peer we are going: RSTs out before the port stops */
+    pt_tcp_shutdown(c->tcp);
+    pt_net_flush(c->net);
     PT_LOG(INFO, dp_loop, "core %u on lcore %u stopped", c->queue_id,
            c->lcore_id);
     return 0;

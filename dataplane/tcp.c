@@ -360,12 +360,10 @@ nomem:
     return NULL;
 }
 
-void
-pt_tcp_free(struct pt_tcp *tcp)
+/* Reset every connection, deliver `closed`, free TIME_WAIT entries. */
+static void
+reset_all(struct pt_tcp *tcp)
 {
-    if (tcp == NULL)
-        return;
-    /* reset every connection, deliver `closed`, free TIME_WAIT entries */
     for (uint32_t b = 0; b <= tcp->table_mask; b++) {
         while (tcp->table[b] != NULL) {
             struct pt_tcp_node *n = tcp->table[b];
@@ -379,7 +377,22 @@ pt_tcp_free(struct pt_tcp *tcp)
             tcp_count(tcp, PT_TCP_C_ABORTED);
         }
     }
-    flush_pending(tcp); /* not pt_tcp_flush: any thread may free */
+    flush_pending(tcp);
+}
+
+void
+pt_tcp_shutdown(struct pt_tcp *tcp)
+{
+    PT_HOT_ASSERT_OWNER(&tcp->owner_lcore);
+    reset_all(tcp);
+}
+
+void
+pt_tcp_free(struct pt_tcp *tcp)
+{
+    if (tcp == NULL)
+        return;
+    reset_all(tcp); /* not pt_tcp_shutdown: any thread may free */
     tcp->net->tcp = NULL;
     pt_timer_wheel_free(tcp->wheel);
     rte_free(tcp->conns.mem);

@@ -215,6 +215,14 @@ struct pt_tcp *pt_tcp_create(const struct pt_tcp_conf *conf);
  */
 void pt_tcp_free(struct pt_tcp *tcp);
 
+/**
+ * Reset every connection now (RSTs queued on the net: call pt_net_flush()
+ * after), delivering `closed` (-ECONNABORTED) to their applications, and
+ * drop the TIME_WAIT entries: what a core does before it stops, so peers
+ * learn at once that the broker went away. Listeners stay.
+ */
+void pt_tcp_shutdown(struct pt_tcp *tcp);
+
 /** Callbacks of a listener's application. All optional except data. */
 struct pt_tcp_ops {
     /**

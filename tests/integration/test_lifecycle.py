@@ -31,6 +31,36 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(b.ctl("shutdown"), "stopping")
             self.assertEqual(b.proc.wait(timeout=2), 0, b.output())
 
+    def test_open_connections_reset_on_stop(self):
+        # a client connected when petreld stops learns it at once (RST),
+        # instead of waiting for its own timeouts
+        client = (
+            "import socket, sys, time\n"
+            "s = socket.create_connection(('10.99.0.2', 7), timeout=10)\n"
+            "s.sendall(b'x'); assert s.recv(1) == b'x'\n"
+            "print('READY', flush=True)\n"
+            "t0 = time.time()\n"
+            "try:\n"
+            "    got = s.recv(1)\n"
+            "    print('EOF' if not got else 'DATA', flush=True)\n"
+            "except ConnectionResetError:\n"
+            "    print('RESET %.2f' % (time.time() - t0), flush=True)\n")
+        with Broker("rst", args=["--set", "tcp.echo_port=7"]) as b:
+            p = subprocess.Popen(["ip", "netns", "exec", b.ns, "python3",
+                                  "-c", client], stdout=subprocess.PIPE,
+                                 text=True)
+            try:
+                self.assertEqual(p.stdout.readline().strip(), "READY")
+                rc, _ = b.stop(signal.SIGTERM)
+                self.assertEqual(rc, 0, b.output())
+                out = p.stdout.readline().split()
+                self.assertEqual(out[:1], ["RESET"], out)
+                self.assertLess(float(out[1]), 5.0)
+            finally:
+                p.kill()
+                p.wait()
+                p.stdout.close()
+
     def test_same_name_refused(self):
         with Broker("dup") as b:
             r = subprocess.run(b.command(), capture_output=True, text=True,
