@@ -309,6 +309,7 @@ pt_dp_launch(struct pt_dp *dp, const struct pt_port *port)
         }
         pt_tcp_conf_from_config(&tc, cfg);
         tc.net = c->net;
+        tc.tx_cksum_offload = port->tx_cksum;
         tc.now_ns = pt_clock_ns();
         tc.socket_id = nc.socket_id;
         c->tcp = pt_tcp_create(&tc);

@@ -133,6 +133,14 @@ pt_port_start(struct pt_port *port, const struct pt_config *cfg,
         conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
     if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
         conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+    /* and the device fills the checksums of what TCP-lite sends */
+    port->tx_cksum =
+        (info.tx_offload_capa & (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+                                 RTE_ETH_TX_OFFLOAD_TCP_CKSUM)) ==
+        (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM);
+    if (port->tx_cksum)
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+                                RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 
     rc = rte_eth_dev_configure(port->port_id, n_queues, n_queues, &conf);
     if (rc != 0 && conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {
@@ -190,9 +198,13 @@ pt_port_start(struct pt_port *port, const struct pt_config *cfg,
         }
     }
     PT_LOG(INFO, dp_port, "port %s (%s) up: %u queue pair(s), mac "
-           RTE_ETHER_ADDR_PRT_FMT "%s%s", port->name, info.driver_name,
-           n_queues, RTE_ETHER_ADDR_BYTES(&port->mac),
-           port->ifname[0] ? ", kernel side " : "", port->ifname);
+           RTE_ETHER_ADDR_PRT_FMT "%s%s, checksums: rx %s, tx %s",
+           port->name, info.driver_name, n_queues,
+           RTE_ETHER_ADDR_BYTES(&port->mac),
+           port->ifname[0] ? ", kernel side " : "", port->ifname,
+           (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) ? "device"
+                                                                 : "software",
+           port->tx_cksum ? "device" : "software");
     return 0;
 }
 

@@ -306,6 +306,7 @@ pt_tcp_create(const struct pt_tcp_conf *conf)
     tcp->reply_limit = conf->reply_limit ? conf->reply_limit : 1;
     tcp->ooo_segments = conf->ooo_segments;
     tcp->sws_min = RTE_MIN((uint32_t)conf->mss, conf->rcv_buf / 2);
+    tcp->tx_cksum_offload = conf->tx_cksum_offload;
     tcp->ooo_mbufs_max = conf->net->pool->size / 4;
     if (pt_tcp_reass_init() != 0) {
         rte_free(tcp);

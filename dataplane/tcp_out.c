@@ -6,7 +6,8 @@
  * IPv4 (DF, TTL 64) and TCP headers and up to one MSS of payload copied
  * from the send queue (a copy per segment keeps the queue's mbufs
  * untouched for retransmission; MQTT messages are small). Headers start
- * from a per-core template; checksums are computed in software (cksum.h).
+ * from a per-core template; checksums are left to the port when it offers
+ * IPv4 and TCP checksum offload, else computed in software (cksum.h).
  * Frames go to the net's transmit queue.
  *
  * pt_tcp_output() sends new data while the peer's window and the
@@ -121,12 +122,23 @@ frame_send(struct pt_tcp *tcp, struct rte_mbuf *m, uint32_t payload_len)
 
     uint64_t sum = pt_cksum_pseudo(ip, IPPROTO_TCP, l4_len);
 
+    if (tcp->tx_cksum_offload) {
+        /* the device sums; TCP's field carries the pseudo-header sum */
+        m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+                      RTE_MBUF_F_TX_TCP_CKSUM;
+        m->l2_len = sizeof(struct rte_ether_hdr);
+        m->l3_len = sizeof(*ip);
+        ip->hdr_checksum = 0;
+        th->cksum = pt_cksum_fold(sum);
+        goto queue;
+    }
     /* the template's constant fields are summed once (tcp->hdr_sum) */
     ip->hdr_checksum = (uint16_t)~pt_cksum_fold(
         tcp->hdr_sum + ip->total_length + ip->packet_id + ip->dst_addr);
     sum = l4_len == PT_TCP_HDR_LEN ? pt_cksum_add20(th, sum)    /* bare */
                                    : pt_cksum_add(th, l4_len, sum);
     th->cksum = (uint16_t)~pt_cksum_fold(sum);
+queue:
     tcp_count(tcp, PT_TCP_C_TX_SEGS);
     tcp_count_n(tcp, PT_TCP_C_TX_BYTES, payload_len);
     if (th->tcp_flags & TH_RST)

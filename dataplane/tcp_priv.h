@@ -173,6 +173,7 @@ struct pt_tcp {
     uint32_t reply_limit;
     uint32_t ooo_segments;         /* per connection; 0 = no reassembly */
     uint32_t sws_min;              /* window growth worth announcing */
+    bool tx_cksum_offload;         /* the port computes our checksums */
     uint32_t ooo_mbufs;            /* held in all out-of-order queues */
     uint32_t ooo_mbufs_max;
     uint8_t isn_key[16];

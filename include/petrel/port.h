@@ -14,6 +14,7 @@
 #ifndef PETREL_PORT_H
 #define PETREL_PORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_ether.h>
@@ -29,6 +30,7 @@ struct pt_port {
     char name[64];        /**< ethdev name (net_tap0, 0000:01:00.0) */
     char ifname[32];      /**< kernel interface of a tap, else "" */
     int is_tap;
+    bool tx_cksum;        /**< the device fills IPv4 and TCP checksums */
 };
 
 /**

@@ -182,6 +182,8 @@ struct pt_tcp_conf {
     uint32_t reply_limit;       /**< RST + challenge ACK per second */
     uint32_t ooo_segments;      /**< out-of-order queue per connection
                                  *   (0 = drop data past a hole) */
+    bool tx_cksum_offload;      /**< the port fills IPv4/TCP checksums of
+                                 *   what we send (RTE_MBUF_F_TX_*_CKSUM) */
     uint64_t now_ns;            /**< clock at creation */
     const uint8_t *secret;      /**< 16-byte ISN/cookie key; NULL = random */
     int socket_id;
