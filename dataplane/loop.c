@@ -138,7 +138,7 @@ dp_main(void *arg)
             pt_fault_poll(c->fault, now);
             n = pt_fault_rx(c->fault, pkts, n, PT_BURST_MAX, now);
         }
-        /* TCP timers: a compare when no millisecond passed */
+        /* TCP timers (1 ms ticks; next to nothing when none is due) */
         pt_tcp_tick(c->tcp, now);
         if (n > 0) {
             count(&c->busy_loops);
