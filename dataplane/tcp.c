@@ -178,13 +178,6 @@ pt_tcp_chain_adj_multi(struct rte_mbuf *m, uint32_t n)
     uint32_t pkt_len = m->pkt_len - n;
     uint16_t segs = m->nb_segs;
 
-    if (likely(segs == 1)) {
-        m->data_off = (uint16_t)(m->data_off + n);
-        m->data_len = (uint16_t)(m->data_len - n);
-        m->pkt_len = pkt_len;
-        return m;
-    }
-
     while (n >= m->data_len && m->next != NULL) {
         struct rte_mbuf *next = m->next;
 
@@ -599,14 +592,6 @@ pt_tcp_reply_allowed(struct pt_tcp *tcp)
     return true;
 }
 
-/* Window we can offer: the budget minus what the application holds. */
-uint32_t
-pt_tcp_rcv_window(const struct pt_tcp_conn *c)
-{
-    uint32_t budget = c->tcp->rcv_buf;
-
-    return c->rcv_held >= budget ? 0 : budget - c->rcv_held;
-}
 
 /* ---- bursts, flush, ticks ---- */
 
@@ -616,8 +601,9 @@ set_clock(struct pt_tcp *tcp, uint64_t now_ns)
     if (now_ns < tcp->now_ns)
         return; /* never backwards */
     tcp->now_ns = now_ns;
-    tcp->now_tick = (uint32_t)((now_ns - tcp->base_ns) / 1000000u);
-    tcp->now_us = (uint32_t)((now_ns - tcp->base_ns) / 1000u);
+    tcp->now_tick = (now_ns - tcp->base_ns) / 1000000u; /* never wraps */
+    tcp->now_us = (uint32_t)((now_ns - tcp->base_ns) / 1000u); /* RTT only */
+    tcp->next_tick_ns = tcp->base_ns + (tcp->now_tick + 1) * 1000000u;
 }
 
 void
@@ -664,6 +650,10 @@ void
 pt_tcp_tick(struct pt_tcp *tcp, uint64_t now_ns)
 {
     PT_HOT_ASSERT_OWNER(&tcp->owner_lcore);
+    /* called on every poll: within the same millisecond, with nothing
+     * queued, there is nothing to do */
+    if (now_ns < tcp->next_tick_ns && tcp->pending == NULL)
+        return;
     set_clock(tcp, now_ns);
     pt_timer_advance(tcp->wheel, tcp->now_tick, pt_tcp_timer_fire, tcp);
     pt_tcp_flush(tcp);
@@ -765,7 +755,7 @@ pt_tcp_recved(struct pt_tcp_conn *c, uint32_t bytes)
      * reopened window only once it grew by a full segment or half the
      * budget, whichever is smaller.
      */
-    wnd = tcp->rcv_buf > c->rcv_held ? tcp->rcv_buf - c->rcv_held : 0;
+    wnd = pt_tcp_rcv_window(c);
     adv_wnd = SEQ_GT(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     if (wnd >= adv_wnd + tcp->sws_min) {
         c->flags |= CF_WND_UPDATE;

@@ -184,6 +184,7 @@ struct pt_tcp {
     uint64_t base_ns;              /* tick 0 */
     uint64_t now_ns;               /* of the current burst or tick */
     uint64_t now_tick;             /* ms since base_ns (the wheel's clock) */
+    uint64_t next_tick_ns;         /* when now_tick next moves */
     uint32_t now_us;               /* us since base_ns (wraps; RTT only) */
 
     /* rate limit of unsolicited replies (RST, challenge ACK) */
@@ -277,7 +278,6 @@ void pt_tcp_enter_time_wait(struct pt_tcp_conn *c);
 void pt_tcp_tw_free(struct pt_tcp *tcp, struct pt_tcp_tw *tw);
 void pt_tcp_snd_free(struct pt_tcp_conn *c, uint32_t bytes);
 bool pt_tcp_reply_allowed(struct pt_tcp *tcp);
-uint32_t pt_tcp_rcv_window(const struct pt_tcp_conn *c);
 
 struct rte_mbuf *pt_tcp_chain_adj_multi(struct rte_mbuf *m, uint32_t n);
 void pt_tcp_chain_trim_multi(struct rte_mbuf *m, uint32_t len);
@@ -305,6 +305,15 @@ pt_tcp_chain_trim(struct rte_mbuf *m, uint32_t len)
         return;
     }
     pt_tcp_chain_trim_multi(m, len);
+}
+
+/* Window we can offer: the budget minus what the application holds. */
+static inline uint32_t
+pt_tcp_rcv_window(const struct pt_tcp_conn *c)
+{
+    uint32_t budget = c->tcp->rcv_buf;
+
+    return c->rcv_held >= budget ? 0 : budget - c->rcv_held;
 }
 
 /* tcp_reass.c */

@@ -349,6 +349,23 @@ test_tcp_initial_window(void **state)
         "out none\n");
 }
 
+static void
+test_tcp_clock_past_2_32_ms(void **state)
+{
+    (void)state;
+    run(__func__,
+        HANDSHAKE
+        "# 49.7 days idle, then an RTO that falls just past 2^32 ms: the\n"
+        "# clock must not wrap under the timer wheel (the RTO after the\n"
+        "# handshake's 0 ms sample is rto_min, 200 ms)\n"
+        "+4294967200 out none\n"
+        "app send 100\n"
+        "out .   1:101(100) ack 1\n"
+        "+199 out none\n"
+        "+1 out .   1:101(100) ack 1\n"
+        "expect stat rto_fired 1\n");
+}
+
 /* ---- retransmission ---- */
 
 static void
@@ -890,6 +907,7 @@ main(void)
         cmocka_unit_test(test_tcp_send_buffer),
         cmocka_unit_test(test_tcp_seq_wrap),
         cmocka_unit_test(test_tcp_initial_window),
+        cmocka_unit_test(test_tcp_clock_past_2_32_ms),
         cmocka_unit_test(test_tcp_rto_backoff),
         cmocka_unit_test(test_tcp_rto_min),
         cmocka_unit_test(test_tcp_synack_retransmit),
