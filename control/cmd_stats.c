@@ -27,16 +27,6 @@ net_json(struct pt_buf *out, const struct pt_net_stats *s)
 }
 
 static void
-net_add(struct pt_net_stats *sum, const struct pt_net_stats *s)
-{
-    uint64_t *d = (uint64_t *)sum;
-    const uint64_t *x = (const uint64_t *)s;
-
-    for (size_t i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
-        d[i] += x[i];
-}
-
-static void
 tcp_json(struct pt_buf *out, const struct pt_tcp_stats *s)
 {
     pt_buf_printf(out, "\"tcp\":{");
@@ -129,7 +119,7 @@ cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
             fault_on = true;
         }
         pt_buf_printf(out, "}");
-        net_add(&total, &ci.net);
+        sum_u64(&total, &ci.net, sizeof(ci.net));
         sum_u64(&tcp_total, &ci.tcp, sizeof(ci.tcp));
         sum_u64(&fault_total, &ci.fault, sizeof(ci.fault));
         loops += ci.loops;

@@ -375,12 +375,25 @@ pt_dp_destroy(struct pt_dp *dp)
     rte_free(dp);
 }
 
+/* Copy a block of 64-bit counters written by another lcore (relaxed
+ * loads: one burst old at worst, never torn); zeros when src is NULL. */
+static void
+load_relaxed(void *dst, const void *src, size_t size)
+{
+    const uint64_t *s = src;
+    uint64_t *d = dst;
+
+    if (src == NULL) {
+        memset(dst, 0, size);
+        return;
+    }
+    for (size_t i = 0; i < size / sizeof(uint64_t); i++)
+        d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
 void
 pt_dp_core_info(const struct pt_dp_core *c, struct pt_dp_core_info *out)
 {
-    const uint64_t *src;
-    uint64_t *dst = (uint64_t *)&out->net;
-
     out->lcore_id = c->lcore_id;
     out->queue_id = c->queue_id;
     out->loops = __atomic_load_n(&c->loops, __ATOMIC_RELAXED);
@@ -388,26 +401,11 @@ pt_dp_core_info(const struct pt_dp_core *c, struct pt_dp_core_info *out)
     out->naps = __atomic_load_n(&c->naps, __ATOMIC_RELAXED);
     out->pool_size = c->pool ? c->pool->size : 0;
     out->pool_in_use = c->pool ? rte_mempool_in_use_count(c->pool) : 0;
-    if (c->net == NULL) {
-        memset(&out->net, 0, sizeof(out->net));
-        return;
-    }
-    src = (const uint64_t *)pt_net_stats(c->net);
-    for (size_t i = 0; i < sizeof(out->net) / sizeof(uint64_t); i++)
-        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-    memset(&out->tcp, 0, sizeof(out->tcp));
-    if (c->tcp != NULL) {
-        src = (const uint64_t *)pt_tcp_stats(c->tcp);
-        dst = (uint64_t *)&out->tcp;
-        for (size_t i = 0; i < sizeof(out->tcp) / sizeof(uint64_t); i++)
-            dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-    }
-    memset(&out->fault, 0, sizeof(out->fault));
+    load_relaxed(&out->net, c->net ? pt_net_stats(c->net) : NULL,
+                 sizeof(out->net));
+    load_relaxed(&out->tcp, c->tcp ? pt_tcp_stats(c->tcp) : NULL,
+                 sizeof(out->tcp));
     out->fault_on = c->fault != NULL;
-    if (c->fault != NULL) {
-        src = (const uint64_t *)pt_fault_stats(c->fault);
-        dst = (uint64_t *)&out->fault;
-        for (size_t i = 0; i < sizeof(out->fault) / sizeof(uint64_t); i++)
-            dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-    }
+    load_relaxed(&out->fault, c->fault ? pt_fault_stats(c->fault) : NULL,
+                 sizeof(out->fault));
 }

@@ -28,7 +28,7 @@
  *   FIN_WAIT_1   our FIN sent (snd_nxt is past it), not yet acknowledged.
  *   FIN_WAIT_2   our FIN acknowledged, send queue empty; waiting for FIN.
  *   CLOSING      both FINs sent, ours not yet acknowledged.
- *   CLOSE_WAIT   peer's FIN received (rcv_nxt past it, CF_EOF); we may
+ *   CLOSE_WAIT   peer's FIN received (rcv_nxt past it, eof delivered); we may
  *                still send.
  *   LAST_ACK     both FINs sent, ours not yet acknowledged.
  *   TIME_WAIT    only a struct pt_tcp_tw remains (re-ACKs FINs).
@@ -219,7 +219,7 @@ static void
 conn_fin(struct pt_tcp_conn *c)
 {
     c->rcv_nxt++;
-    c->flags |= CF_ACK_NOW | CF_EOF;
+    c->flags |= CF_ACK_NOW;
     pt_tcp_pending(c);
     switch (c->node.state) {
     case PT_TCP_ESTABLISHED:
@@ -574,7 +574,6 @@ csum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
         uint32_t l4_off, uint16_t l4_len)
 {
     uint16_t raw;
-    uint32_t sum;
 
     switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
     case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
@@ -590,10 +589,8 @@ csum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
                                                           l4_len))) == 0xffff;
     if (rte_raw_cksum_mbuf(m, l4_off, l4_len, &raw) != 0)
         return 0;
-    sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return sum == 0xffff;
+    return pt_cksum_fold((uint64_t)raw + rte_ipv4_phdr_cksum(ip, 0)) ==
+           0xffff;
 }
 
 void

@@ -76,7 +76,6 @@ enum {
     CF_RTT = 1u << 7,         /* timing rtt_seq (Karn: never a retransmit) */
     CF_ACCEPTED = 1u << 8,    /* the application owns it */
     CF_DEAD = 1u << 9,        /* to be reaped at the end of the burst */
-    CF_EOF = 1u << 10,        /* peer FIN received (and delivered) */
     CF_WND_UPDATE = 1u << 11, /* the window opened enough to announce */
     CF_FIN_SENT = 1u << 12,   /* our FIN went out at least once */
 };
