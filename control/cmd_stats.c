@@ -121,6 +121,9 @@ cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
         pt_buf_printf(out, "}");
         sum_u64(&total, &ci.net, sizeof(ci.net));
         sum_u64(&tcp_total, &ci.tcp, sizeof(ci.tcp));
+        /* sizes per connection are the same on every core, not a sum */
+        tcp_total.conn_bytes = ci.tcp.conn_bytes;
+        tcp_total.tw_bytes = ci.tcp.tw_bytes;
         sum_u64(&fault_total, &ci.fault, sizeof(ci.fault));
         loops += ci.loops;
     }

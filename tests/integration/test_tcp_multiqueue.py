@@ -48,6 +48,12 @@ class TcpMultiQueueTest(unittest.TestCase):
                     self.assertEqual(t["conns_in_use"], 0)
             self.assertEqual(sum(c["tcp"]["conns_accepted"] for c in cores),
                              CONNS)
+            total = b.ctl("stats")["total"]["tcp"]
+            # sizes per connection are not summed over the cores
+            self.assertEqual(total["conn_bytes"], cores[0]["tcp"]["conn_bytes"])
+            self.assertLessEqual(total["conn_bytes"], 256)
+            self.assertEqual(total["conns_max"],
+                             sum(c["tcp"]["conns_max"] for c in cores))
 
 
 if __name__ == "__main__":
