@@ -180,6 +180,14 @@ adv_window(struct pt_tcp_conn *c)
     return (uint16_t)RTE_MIN(edge - c->rcv_nxt, PT_TCP_MAX_WIN);
 }
 
+/* A segment carrying our ACK and window is leaving: nothing is owed. */
+static inline void
+ack_settled(struct pt_tcp_conn *c)
+{
+    c->flags &= (uint16_t)~(CF_ACK_NOW | CF_ACK_DELAYED | CF_WND_UPDATE);
+    c->segs_unacked = 0;
+}
+
 /* Copy len bytes starting off bytes into the send queue. */
 static void
 copy_from_queue(const struct pt_tcp_conn *c, uint32_t off, uint8_t *dst,
@@ -227,10 +235,8 @@ conn_segment(struct pt_tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
         copy_from_queue(c, seq - c->snd_una, payload, len);
     if (len > 0 && SEQ_LT(seq, c->snd_max))
         tcp_count(tcp, PT_TCP_C_RETRANS);
-    if (flags & TH_ACK) {
-        c->flags &= (uint16_t)~(CF_ACK_NOW | CF_ACK_DELAYED | CF_WND_UPDATE);
-        c->segs_unacked = 0;
-    }
+    if (flags & TH_ACK)
+        ack_settled(c);
     frame_send(tcp, m, len);
     return 0;
 }
@@ -254,8 +260,7 @@ pt_tcp_send_ack(struct pt_tcp_conn *c)
                     adv_window(c), 0, 0, &payload);
     if (unlikely(m == NULL))
         return;
-    c->flags &= (uint16_t)~(CF_ACK_NOW | CF_ACK_DELAYED | CF_WND_UPDATE);
-    c->segs_unacked = 0;
+    ack_settled(c);
     frame_send(tcp, m, 0);
     if (had & CF_ACK_DELAYED) /* its timer slot may move to the RTO */
         pt_tcp_timer_update(c);
