@@ -50,6 +50,48 @@ tcp_json(struct pt_buf *out, const struct pt_tcp_stats *s)
 }
 
 static void
+mqtt_json(struct pt_buf *out, const struct pt_mqtt_stats *s)
+{
+    pt_buf_printf(out, "\"mqtt\":{");
+    for (unsigned i = 0; i < PT_MQTT_C_MAX; i++)
+        pt_buf_printf(out, "\"%s\":%lu,",
+                      pt_mqtt_counter_name((enum pt_mqtt_counter)i), s->c[i]);
+    pt_buf_printf(out,
+                  "\"mqtt_connections\":%lu,\"mqtt_connected\":%lu,"
+                  "\"mqtt_sessions\":%lu,\"mqtt_subscriptions\":%lu,"
+                  "\"mqtt_queued\":%lu,\"mqtt_conn_bytes\":%lu,"
+                  "\"mqtt_session_bytes\":%lu,\"mqtt_sub_bytes\":%lu,"
+                  "\"violations\":{",
+                  s->connections, s->connected, s->sessions, s->subscriptions,
+                  s->queued, s->conn_bytes, s->session_bytes, s->sub_bytes);
+    for (unsigned e = 1; e < PT_MQTT_E_MAX; e++)
+        pt_buf_printf(out, "%s\"%s\":%lu", e > 1 ? "," : "",
+                      pt_mqtt_err_name((enum pt_mqtt_err)e), s->errors[e]);
+    for (unsigned v = 0; v < PT_MQTT_V_MAX; v++)
+        pt_buf_printf(out, ",\"%s\":%lu",
+                      pt_mqtt_violation_name((enum pt_mqtt_violation)v),
+                      s->violations[v]);
+    pt_buf_printf(out, "}}");
+}
+
+static void
+broker_json(struct pt_buf *out, const struct pt_broker *b)
+{
+    struct pt_broker_ctl_stats st;
+
+    pt_broker_ctl_stats(b, &st);
+    pt_buf_printf(out,
+                  ",\"broker\":{\"logins\":%lu,\"logins_refused\":%lu,"
+                  "\"client_ids_taken_over\":%lu,\"client_ids\":%lu,"
+                  "\"retained\":%lu,\"retained_dropped\":%lu,"
+                  "\"route_syncs\":%lu,\"routes\":%lu,"
+                  "\"sys_published\":%lu,\"control_ring_full\":%lu}",
+                  st.logins, st.refused, st.takeovers, st.clients,
+                  st.retained, st.retained_dropped, st.route_syncs,
+                  st.routes, st.sys_published, st.ring_full);
+}
+
+static void
 fault_dir_json(struct pt_buf *out, const char *name,
                const struct pt_fault_dir_stats *d)
 {
@@ -88,7 +130,8 @@ cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
     struct pt_net_stats total;
     struct pt_tcp_stats tcp_total;
     struct pt_fault_stats fault_total;
-    bool fault_on = false;
+    struct pt_mqtt_stats mqtt_total;
+    bool fault_on = false, mqtt_on = false;
     uint64_t loops = 0;
 
     (void)argv;
@@ -99,6 +142,7 @@ cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
     memset(&total, 0, sizeof(total));
     memset(&tcp_total, 0, sizeof(tcp_total));
     memset(&fault_total, 0, sizeof(fault_total));
+    memset(&mqtt_total, 0, sizeof(mqtt_total));
     pt_buf_printf(out, "{\"cores\":[");
     for (unsigned i = 0; i < pt_dp_n_cores(dp); i++) {
         struct pt_dp_core_info ci;
@@ -113,6 +157,11 @@ cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
         net_json(out, &ci.net);
         pt_buf_printf(out, ",");
         tcp_json(out, &ci.tcp);
+        if (ci.mqtt_on) {
+            pt_buf_printf(out, ",");
+            mqtt_json(out, &ci.mqtt);
+            mqtt_on = true;
+        }
         if (ci.fault_on) {
             pt_buf_printf(out, ",");
             fault_json(out, &ci.fault);
@@ -125,17 +174,28 @@ cmd_stats(void *ctx, int argc, char **argv, struct pt_buf *out)
         tcp_total.conn_bytes = ci.tcp.conn_bytes;
         tcp_total.tw_bytes = ci.tcp.tw_bytes;
         sum_u64(&fault_total, &ci.fault, sizeof(ci.fault));
+        sum_u64(&mqtt_total, &ci.mqtt, sizeof(ci.mqtt));
+        mqtt_total.conn_bytes = ci.mqtt.conn_bytes;
+        mqtt_total.session_bytes = ci.mqtt.session_bytes;
+        mqtt_total.sub_bytes = ci.mqtt.sub_bytes;
         loops += ci.loops;
     }
     pt_buf_printf(out, "],\"total\":{\"loops\":%lu,", loops);
     net_json(out, &total);
     pt_buf_printf(out, ",");
     tcp_json(out, &tcp_total);
+    if (mqtt_on) {
+        pt_buf_printf(out, ",");
+        mqtt_json(out, &mqtt_total);
+    }
     if (fault_on) {
         pt_buf_printf(out, ",");
         fault_json(out, &fault_total);
     }
-    pt_buf_printf(out, "}}");
+    pt_buf_printf(out, "}");
+    if (pt_dp_broker(dp) != NULL)
+        broker_json(out, pt_dp_broker(dp));
+    pt_buf_printf(out, "}");
     return 0;
 }
 
@@ -171,7 +231,8 @@ pt_cmd_stats_register(struct pt_ctl *ctl, struct pt_dp *dp)
         .name = "stats", .args = "",
         .help = "per-core and total counters: packets, bytes, ARP, ICMP, "
                 "TCP (events, connections per state, pool use, drops by "
-                "reason), fault injection, loops (heartbeat), mempool use",
+                "reason), MQTT (events, sessions, violations by reason), "
+                "broker (logins, client ids, retained, routes), fault injection, loops (heartbeat), mempool use",
         .fn = cmd_stats,
     };
 

@@ -156,6 +156,44 @@ static const struct key keys[] = {
     { "fault.tx_delay_us", KT_U32, F(fault_tx_delay_us), 0, 0, "0", 0, 1000000,
       false, "fault injection: delay every one of the transmitted frames, after the stack by this many "
       "microseconds" },
+    { "mqtt.port", KT_U16, F(mqtt_port), 0, 0, "1883", 0, 65535, false,
+      "MQTT listener port on every dataplane core (0: no MQTT)" },
+    { "mqtt.max_packet", KT_U32, F(mqtt_max_packet), 0, 0, "1048576", 64,
+      268435455, false, "largest MQTT packet accepted, bytes (header "
+      "included); a client that announces a larger one is disconnected" },
+    { "mqtt.max_sessions", KT_U32, F(mqtt_max_sessions), 0, 0, "65536", 16,
+      16777216, false, "MQTT sessions per core, connected and offline "
+      "persistent ones together" },
+    { "mqtt.max_subscriptions", KT_U32, F(mqtt_max_subscriptions), 0, 0,
+      "131072", 16, 67108864, false, "subscriptions per core; a SUBSCRIBE "
+      "beyond gets return code 0x80 for that filter" },
+    { "mqtt.max_inflight", KT_U32, F(mqtt_max_inflight), 0, 0, "32", 1, 65535,
+      false, "QoS 1/2 messages sent to one session and not yet acknowledged; "
+      "more wait in the session's queue" },
+    { "mqtt.max_queued", KT_U32, F(mqtt_max_queued), 0, 0, "1000", 0, 1000000,
+      false, "QoS 1/2 messages queued for one session (offline, or its "
+      "in-flight window full); a message beyond is dropped for that session "
+      "and counted (mqtt_queue_dropped)" },
+    { "mqtt.max_queued_bytes", KT_U32, F(mqtt_max_queued_bytes), 0, 0,
+      "16777216", 0, UINT32_MAX, false, "payload bytes queued for one session; "
+      "the same drop policy as mqtt.max_queued" },
+    { "mqtt.queue_entries", KT_U32, F(mqtt_queue_entries), 0, 0, "131072", 64,
+      67108864, false, "queue and in-flight entries per core, all sessions "
+      "together (24 bytes each)" },
+    { "mqtt.max_routes", KT_U32, F(mqtt_max_routes), 0, 0, "131072", 64,
+      67108864, false, "routes (topic filter, core) in the global route table; "
+      "a new filter beyond gets SUBACK 0x80" },
+    { "mqtt.max_retained", KT_U32, F(mqtt_max_retained), 0, 0, "65536", 0,
+      16777216, false, "retained messages kept by the broker; a new topic "
+      "beyond is not retained (counted)" },
+    { "mqtt.ring_size", KT_U32, F(mqtt_ring_size), 0, 0, "8192", 64, 1048576,
+      false, "descriptors in each ring between two cores (rounded up to a "
+      "power of two)" },
+    { "mqtt.sys_interval_s", KT_U32, F(mqtt_sys_interval_s), 0, 0, "10", 0,
+      86400, false, "period of the $SYS/broker/... statistics topics, "
+      "seconds (0: none)" },
+    { "mqtt.allow_anonymous", KT_BOOL, F(mqtt_allow_anonymous), 0, 0, "on", 0,
+      0, false, "accept CONNECT without a user name (else CONNACK 0x05)" },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

@@ -19,6 +19,8 @@
 
 #include <rte_version.h>
 
+#include <petrel/broker.h>
+#include <petrel/clock.h>
 #include <petrel/control.h>
 #include <petrel/ctl.h>
 #include <petrel/log.h>
@@ -32,6 +34,7 @@ struct pt_control {
     struct pt_dp *dp;
     const struct pt_port *port;
     struct pt_ctl *ctl;
+    struct pt_broker *broker;       /* NULL when mqtt.port = 0 */
     int epfd;
     int sigfd;
     int tfd;
@@ -155,6 +158,11 @@ pt_control_create(const struct pt_config *cfg, struct pt_dp *dp,
         epoll_ctl(cp->epfd, EPOLL_CTL_ADD, cp->tfd, &ev))
         goto fail;
 
+    cp->broker = pt_dp_broker(dp);
+    if (cp->broker != NULL && pt_broker_ctl_attach(cp->broker) != 0) {
+        errno = ENOMEM;
+        goto fail;
+    }
     pt_config_ctl_path(cfg, path, sizeof(path));
     cp->ctl = pt_ctl_open(path, cp->epfd);
     if (cp->ctl == NULL) {
@@ -203,7 +211,12 @@ pt_control_run(struct pt_control *cp)
     struct epoll_event evs[16];
 
     while (!cp->stop) {
-        int n = epoll_wait(cp->epfd, evs, 16, -1);
+        /* with a broker, look at the cores' rings every millisecond:
+         * logins, route changes and SUBACKs wait on us */
+        int n = epoll_wait(cp->epfd, evs, 16, cp->broker != NULL ? 1 : -1);
+
+        if (cp->broker != NULL)
+            pt_broker_ctl_poll(cp->broker, pt_clock_ns());
 
         if (n < 0) {
             if (errno == EINTR)
@@ -235,6 +248,8 @@ pt_control_destroy(struct pt_control *cp)
     if (cp == NULL)
         return;
     pt_ctl_close(cp->ctl);
+    if (cp->broker != NULL)
+        pt_broker_ctl_detach(cp->broker);
     if (cp->tfd >= 0)
         close(cp->tfd);
     if (cp->sigfd >= 0)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <petrel/broker.h>
 #include <petrel/instance.h>
 #include <petrel/port.h>
 #include <petrel/tcp.h>
@@ -157,7 +158,10 @@ pt_eal_args_build(struct pt_eal_args *a, const char *argv0,
         uint64_t per_core = (uint64_t)cfg->mbufs_per_core * 2432 +
                             pt_tcp_memory(cfg->tcp_max_conns,
                                           cfg->tcp_time_wait_max);
-        uint64_t mb = cfg->dp_cores * per_core / (1024 * 1024) + 128;
+        uint64_t mb = (cfg->dp_cores * per_core +
+                       (cfg->mqtt_port != 0
+                            ? pt_broker_memory(cfg, cfg->dp_cores)
+                            : 0)) / (1024 * 1024) + 128;
 
         rc |= push(a, "--no-huge");
         rc |= push(a, "-m");

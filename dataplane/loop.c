@@ -26,6 +26,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include <petrel/broker.h>
 #include <petrel/clock.h>
 #include <petrel/dataplane.h>
 #include <petrel/fault.h>
@@ -46,6 +47,7 @@ struct pt_dp_core {
 
     struct pt_net *net;
     struct pt_tcp *tcp;
+    struct pt_mqtt_core *mqtt; /* NULL when mqtt.port = 0 */
     struct pt_fault *fault;    /* NULL unless fault.* asks for faults */
     struct rte_mempool *pool;
     const volatile int *stop;
@@ -67,6 +69,7 @@ struct pt_dp {
     const struct pt_config *cfg;
     struct rte_mempool *pools[RTE_MAX_LCORE];
     struct pt_dp_core *cores; /* n of them */
+    struct pt_broker *broker; /* NULL when mqtt.port = 0 */
 };
 
 static inline void
@@ -144,6 +147,9 @@ dp_main(void *arg)
             count(&c->busy_loops);
             pt_net_input(c->net, pkts, n, now);
         }
+        /* the other cores' and the control plane's descriptors */
+        if (c->mqtt != NULL && pt_mqtt_core_poll(c->mqtt, now) > 0)
+            n = 1;
         pt_net_flush(c->net); /* replies, and what timers sent */
         if (n > 0) {
             empty = 0;
@@ -154,7 +160,14 @@ dp_main(void *arg)
             rte_pause();
             continue;
         }
+        if (c->mqtt != NULL) {
+            if (pt_mqtt_core_pending(c->mqtt))
+                continue;
+            pt_mqtt_core_idle(c->mqtt, true);  /* no grace period waits */
+        }
         nap(sleep_us);
+        if (c->mqtt != NULL)
+            pt_mqtt_core_idle(c->mqtt, false);
         count(&c->naps);
         sleep_us = RTE_MIN(sleep_us * 2, c->max_sleep_us);
     }
@@ -267,6 +280,15 @@ pt_dp_launch(struct pt_dp *dp, const struct pt_port *port)
     const struct pt_config *cfg = dp->cfg;
     int rc;
 
+    if (cfg->mqtt_port != 0) {
+        dp->broker = pt_broker_create(cfg, dp->n, dp->cores[0].pool,
+                                      (int)rte_socket_id());
+        if (dp->broker == NULL) {
+            rc = -rte_errno;
+            PT_LOG(ERR, dp_loop, "MQTT broker: %s", rte_strerror(rte_errno));
+            goto fail;
+        }
+    }
     for (unsigned i = 0; i < dp->n; i++) {
         struct pt_dp_core *c = &dp->cores[i];
         struct pt_net_conf nc = {
@@ -324,10 +346,23 @@ pt_dp_launch(struct pt_dp *dp, const struct pt_port *port)
             if (rc != 0)
                 goto fail;
         }
+        if (dp->broker != NULL) {
+            c->mqtt = pt_mqtt_core_create(dp->broker, i, c->tcp, c->pool,
+                                          tc.now_ns, nc.socket_id);
+            if (c->mqtt == NULL) {
+                rc = -rte_errno;
+                PT_LOG(ERR, dp_loop, "core %u: MQTT: %s", i,
+                       rte_strerror(rte_errno));
+                goto fail;
+            }
+        }
     }
     if (cfg->tcp_echo_port != 0)
         PT_LOG(INFO, dp_loop, "TCP echo listener on port %u",
                cfg->tcp_echo_port);
+    if (cfg->mqtt_port != 0)
+        PT_LOG(INFO, dp_loop, "MQTT listener on port %u, %u cores",
+               cfg->mqtt_port, dp->n);
     dp->stop = 0;
     for (unsigned i = 0; i < dp->n; i++) {
         struct pt_dp_core *c = &dp->cores[i];
@@ -366,13 +401,22 @@ pt_dp_destroy(struct pt_dp *dp)
     if (dp == NULL)
         return;
     for (unsigned i = 0; dp->cores != NULL && i < dp->n; i++) {
+        /* TCP first: its `closed` callbacks still reach the MQTT core */
         pt_tcp_free(dp->cores[i].tcp);
+        pt_mqtt_core_free(dp->cores[i].mqtt);
         pt_net_free(dp->cores[i].net);
         pt_fault_free(dp->cores[i].fault);
         rte_mempool_free(dp->cores[i].pool);
     }
+    pt_broker_free(dp->broker);
     rte_free(dp->cores);
     rte_free(dp);
+}
+
+struct pt_broker *
+pt_dp_broker(struct pt_dp *dp)
+{
+    return dp->broker;
 }
 
 /* Copy a block of 64-bit counters written by another lcore (relaxed
@@ -405,6 +449,9 @@ pt_dp_core_info(const struct pt_dp_core *c, struct pt_dp_core_info *out)
                  sizeof(out->net));
     load_relaxed(&out->tcp, c->tcp ? pt_tcp_stats(c->tcp) : NULL,
                  sizeof(out->tcp));
+    out->mqtt_on = c->mqtt != NULL;
+    load_relaxed(&out->mqtt, c->mqtt ? pt_mqtt_core_stats(c->mqtt) : NULL,
+                 sizeof(out->mqtt));
     out->fault_on = c->fault != NULL;
     load_relaxed(&out->fault, c->fault ? pt_fault_stats(c->fault) : NULL,
                  sizeof(out->fault));

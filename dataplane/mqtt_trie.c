@@ -17,11 +17,19 @@
  *   - a subscriber record exists exactly while it has an entry.
  *   - subscribe checks every pool before changing anything, so -ENOSPC
  *     leaves the trie as it was.
+ *   - pool use is a function of the set of (filter, subscriber) pairs
+ *     alone, not of the order they came in (pruning is exact): two tries
+ *     of equal sizes fed the same changes from the same contents fill up
+ *     identically, which the route table's replay relies on.
+ *   - the read-only walks (match_mask, filter_subs) write no byte, so
+ *     concurrent readers never share a written cache line.
  *
- * What it is not: a route table across cores, or thread-safe.
+ * What it is not: a route table across cores (mqtt_route.c builds one
+ * from two of these), or thread-safe for writers.
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -34,7 +42,7 @@
 #include <petrel/mqtt_trie.h>
 
 #define NONE UINT32_MAX
-#define CHUNK_BYTES 28
+#define CHUNK_BYTES PT_MQTT_TRIE_CHUNK_BYTES
 
 enum node_kind {
     K_FREE,
@@ -184,9 +192,7 @@ name_eq(const struct pt_mqtt_trie *t, const struct node *nd, const char *s,
 static inline uint32_t
 name_chunks(size_t n)
 {
-    return n <= PT_MQTT_TRIE_INLINE ? 0
-                                    : (uint32_t)((n + CHUNK_BYTES - 1) /
-                                                 CHUNK_BYTES);
+    return pt_mqtt_trie_level_chunks(n);
 }
 
 /* The caller has checked that enough chunks are free. */
@@ -441,20 +447,68 @@ walk(const struct pt_mqtt_trie *t, const char *f, size_t len,
     }
 }
 
+/* A filter subscribe accepts: valid, at most UINT16_MAX bytes and
+ * PT_MQTT_TRIE_MAX_LEVELS levels. */
+static bool
+filter_ok(const char *filter, size_t len)
+{
+    uint32_t levels = 1;
+
+    if (len > UINT16_MAX || pt_mqtt_filter_check(filter, len) != PT_MQTT_OK)
+        return false;
+    for (const char *p = filter; p < filter + len; p++)
+        levels += *p == '/';
+    return levels <= PT_MQTT_TRIE_MAX_LEVELS;
+}
+
+int
+pt_mqtt_trie_filter_cost(const struct pt_mqtt_trie *t, const char *filter,
+                         size_t len, uint64_t sub_id,
+                         struct pt_mqtt_trie_cost *cost)
+{
+    const char *end = filter + len, *p = filter;
+    uint32_t n = NONE, r = NONE;
+
+    if (!filter_ok(filter, len))
+        return -EINVAL;
+    memset(cost, 0, sizeof(*cost));
+    if (t != NULL) {
+        n = walk(t, filter, len, &p);
+        r = rec_find(t, sub_id);
+    }
+    cost->records = r == NONE;
+    cost->entries = 1;
+    if (p == NULL) { /* every level exists: is the pair there too? */
+        for (uint32_t e = t->nodes[n].subs; e != NONE;
+             e = t->entries[e].nnext)
+            if (t->entries[e].owner == r)
+                cost->entries = 0;
+        return 0;
+    }
+    cost->missing = (uint32_t)(p - filter);
+    for (;;) {
+        const char *q = memchr(p, '/', (size_t)(end - p));
+
+        if (q == NULL)
+            q = end;
+        cost->nodes++;
+        if (level_kind(p, (size_t)(q - p)) == K_NAMED)
+            cost->chunks += name_chunks((size_t)(q - p));
+        if (q == end)
+            return 0;
+        p = q + 1;
+    }
+}
+
 int
 pt_mqtt_trie_subscribe(struct pt_mqtt_trie *t, const char *filter,
                        size_t len, uint64_t sub_id, uint8_t qos)
 {
     const char *end = filter + len, *rest, *p;
-    uint32_t n, r, e, levels = 1, need_nodes = 0, need_chunks = 0;
+    uint32_t n, r, e, need_nodes = 0, need_chunks = 0;
 
     PT_HOT_ASSERT_OWNER(&t->owner);
-    if (qos > 2 || len > UINT16_MAX ||
-        pt_mqtt_filter_check(filter, len) != PT_MQTT_OK)
-        return -EINVAL;
-    for (p = filter; p < end; p++)
-        levels += *p == '/';
-    if (levels > PT_MQTT_TRIE_MAX_LEVELS)
+    if (qos > 2 || !filter_ok(filter, len))
         return -EINVAL;
 
     n = walk(t, filter, len, &rest);
@@ -659,40 +713,235 @@ pt_mqtt_trie_match(struct pt_mqtt_trie *t, const char *topic, size_t len,
     return count;
 }
 
+/* ---- read-only walks ---- */
+
+/* OR of the small ids subscribed on node n. */
+static uint64_t
+node_mask(const struct pt_mqtt_trie *t, uint32_t n)
+{
+    uint64_t m = 0;
+
+    for (uint32_t e = t->nodes[n].subs; e != NONE; e = t->entries[e].nnext) {
+        uint64_t id = t->recs[t->entries[e].owner].id;
+
+        if (id < 64)
+            m |= UINT64_C(1) << id;
+    }
+    return m;
+}
+
+/* match_level()'s twin that writes nothing: same walk, a mask instead of
+ * stamps on subscriber records. */
+static uint64_t
+mask_level(const struct pt_mqtt_trie *t, uint32_t n, const char *p,
+           const char *end, bool wild_ok)
+{
+    const struct node *nd = &t->nodes[n];
+    const char *q = memchr(p, '/', (size_t)(end - p));
+    uint32_t c[2] = { NONE, NONE };
+    uint64_t m = 0;
+
+    if (q == NULL)
+        q = end;
+    if (wild_ok) {
+        if (nd->wild != NONE)
+            m |= node_mask(t, nd->wild);
+        c[0] = nd->plus;
+    }
+    if (nd->nchildren != 0) {
+        size_t k = (size_t)(q - p);
+
+        c[1] = find_named(t, n, p, k, level_hash(p, k));
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        if (c[i] == NONE)
+            continue;
+        if (q == end) {
+            m |= node_mask(t, c[i]);
+            if (t->nodes[c[i]].wild != NONE) /* "a/#" matches "a" */
+                m |= node_mask(t, t->nodes[c[i]].wild);
+        } else {
+            m |= mask_level(t, c[i], q + 1, end, true);
+        }
+    }
+    return m;
+}
+
+uint64_t
+pt_mqtt_trie_match_mask(const struct pt_mqtt_trie *t, const char *topic,
+                        size_t len)
+{
+    PT_HOT_ASSERT(pt_mqtt_topic_check(topic, len) == PT_MQTT_OK);
+    if (len == 0)
+        return 0;
+    return mask_level(t, 0, topic, topic + len, topic[0] != '$');
+}
+
+uint32_t
+pt_mqtt_trie_filter_subs(const struct pt_mqtt_trie *t, const char *filter,
+                         size_t len)
+{
+    const char *rest;
+    uint32_t n, count = 0;
+
+    if (pt_mqtt_filter_check(filter, len) != PT_MQTT_OK)
+        return 0;
+    n = walk(t, filter, len, &rest);
+    if (rest != NULL)
+        return 0;
+    for (uint32_t e = t->nodes[n].subs; e != NONE; e = t->entries[e].nnext)
+        count++;
+    return count;
+}
+
+/* Rebuild the filter ending at node n into buf (cap bytes), or just
+ * measure it when buf is NULL. @return its length. */
+static size_t
+filter_rebuild(const struct pt_mqtt_trie *t, uint32_t n, char *buf,
+               size_t cap)
+{
+    uint32_t path[PT_MQTT_TRIE_MAX_LEVELS];
+    unsigned depth = 0;
+    size_t len = 0;
+
+    /* subscribe refuses deeper filters, so the path always fits */
+    for (; n != 0; n = t->nodes[n].parent) {
+        RTE_VERIFY(depth < PT_MQTT_TRIE_MAX_LEVELS);
+        path[depth++] = n;
+    }
+    while (depth > 0) {
+        const struct node *nd = &t->nodes[path[--depth]];
+        size_t k = nd->kind == K_NAMED ? nd->len : 1;
+
+        if (buf != NULL) {
+            char *o = buf + len;
+
+            RTE_VERIFY(len + k <= cap);
+            if (nd->kind == K_PLUS) {
+                *o = '+';
+            } else if (nd->kind == K_WILD) {
+                *o = '#';
+            } else if (k <= PT_MQTT_TRIE_INLINE) {
+                memcpy(o, nd->u.name, k);
+            } else {
+                size_t left = k;
+
+                for (uint32_t c = nd->u.chunk; left > 0;
+                     c = t->chunks[c].next) {
+                    size_t m = left < CHUNK_BYTES ? left : CHUNK_BYTES;
+
+                    memcpy(o, t->chunks[c].b, m);
+                    o += m;
+                    left -= m;
+                }
+            }
+        }
+        len += k;
+        if (depth > 0) {
+            if (buf != NULL) {
+                RTE_VERIFY(len < cap);
+                buf[len] = '/';
+            }
+            len++;
+        }
+    }
+    return len;
+}
+
+int
+pt_mqtt_trie_for_each(const struct pt_mqtt_trie *t, uint64_t sub_id,
+                      pt_mqtt_trie_filter_fn fn, void *arg)
+{
+    char stack[PT_MQTT_TRIE_FOREACH_STACK];
+    uint32_t r, e;
+
+    /* const trie: check the owner without binding it */
+    PT_HOT_ASSERT(t->owner == LCORE_ID_ANY || t->owner == rte_lcore_id());
+    r = rec_find(t, sub_id);
+    if (r == NONE)
+        return 0;
+    for (e = t->recs[r].first; e != NONE; e = t->entries[e].onext) {
+        uint32_t n = t->entries[e].node;
+        size_t len = filter_rebuild(t, n, NULL, 0);
+        char *buf = stack;
+        int rc;
+
+        if (len > sizeof(stack)) {
+            buf = malloc(len);
+            if (buf == NULL)
+                return -ENOMEM;
+        }
+        filter_rebuild(t, n, buf, len > sizeof(stack) ? len : sizeof(stack));
+        rc = fn(arg, buf, len, t->entries[e].qos);
+        if (buf != stack)
+            free(buf);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- life ---- */
+
+/* Where each pool lives in the one allocation. */
+struct layout {
+    uint32_t max_chunks, nbkt, rbkt;
+    size_t off_nodes, off_chunks, off_entries, off_recs, off_nbkt, off_rbkt;
+    size_t total;
+};
+
+static bool
+layout(uint32_t max_nodes, uint32_t max_subs, struct layout *l)
+{
+    if (max_nodes < 2 || max_nodes > PT_MQTT_TRIE_MAX_POOL || max_subs < 1 ||
+        max_subs > PT_MQTT_TRIE_MAX_POOL)
+        return false;
+    l->max_chunks = max_nodes / 2;
+    l->nbkt = rte_align32pow2(max_nodes);
+    l->rbkt = rte_align32pow2(max_subs);
+    l->off_nodes = RTE_ALIGN_CEIL(sizeof(struct pt_mqtt_trie),
+                                  RTE_CACHE_LINE_SIZE);
+    l->off_chunks = RTE_ALIGN_CEIL(l->off_nodes +
+                                   sizeof(struct node) * max_nodes,
+                                   RTE_CACHE_LINE_SIZE);
+    l->off_entries = RTE_ALIGN_CEIL(l->off_chunks +
+                                    sizeof(struct chunk) * l->max_chunks,
+                                    RTE_CACHE_LINE_SIZE);
+    l->off_recs = RTE_ALIGN_CEIL(l->off_entries +
+                                 sizeof(struct entry) * max_subs,
+                                 RTE_CACHE_LINE_SIZE);
+    l->off_nbkt = RTE_ALIGN_CEIL(l->off_recs + sizeof(struct rec) * max_subs,
+                                 RTE_CACHE_LINE_SIZE);
+    l->off_rbkt = RTE_ALIGN_CEIL(l->off_nbkt + sizeof(uint32_t) * l->nbkt,
+                                 RTE_CACHE_LINE_SIZE);
+    l->total = l->off_rbkt + sizeof(uint32_t) * l->rbkt;
+    return true;
+}
+
+size_t
+pt_mqtt_trie_memory(uint32_t max_nodes, uint32_t max_subs)
+{
+    struct layout l;
+
+    return layout(max_nodes, max_subs, &l) ? l.total : 0;
+}
 
 struct pt_mqtt_trie *
 pt_mqtt_trie_create(uint32_t max_nodes, uint32_t max_subs, int socket_id)
 {
     struct pt_mqtt_trie *t;
     uint32_t max_chunks, nbkt, rbkt;
-    size_t off_nodes, off_chunks, off_entries, off_recs, off_nbkt, off_rbkt,
-        total;
+    struct layout l;
     char *base;
 
-    if (max_nodes < 2 || max_nodes > PT_MQTT_TRIE_MAX_POOL || max_subs < 1 ||
-        max_subs > PT_MQTT_TRIE_MAX_POOL) {
+    if (!layout(max_nodes, max_subs, &l)) {
         rte_errno = EINVAL;
         return NULL;
     }
-    max_chunks = max_nodes / 2;
-    nbkt = rte_align32pow2(max_nodes);
-    rbkt = rte_align32pow2(max_subs);
-    off_nodes = RTE_ALIGN_CEIL(sizeof(*t), RTE_CACHE_LINE_SIZE);
-    off_chunks = RTE_ALIGN_CEIL(off_nodes + sizeof(struct node) * max_nodes,
-                                RTE_CACHE_LINE_SIZE);
-    off_entries = RTE_ALIGN_CEIL(off_chunks +
-                                 sizeof(struct chunk) * max_chunks,
-                                 RTE_CACHE_LINE_SIZE);
-    off_recs = RTE_ALIGN_CEIL(off_entries + sizeof(struct entry) * max_subs,
-                              RTE_CACHE_LINE_SIZE);
-    off_nbkt = RTE_ALIGN_CEIL(off_recs + sizeof(struct rec) * max_subs,
-                              RTE_CACHE_LINE_SIZE);
-    off_rbkt = RTE_ALIGN_CEIL(off_nbkt + sizeof(uint32_t) * nbkt,
-                              RTE_CACHE_LINE_SIZE);
-    total = off_rbkt + sizeof(uint32_t) * rbkt;
-
-    base = rte_zmalloc_socket("pt_mqtt_trie", total, RTE_CACHE_LINE_SIZE,
+    max_chunks = l.max_chunks;
+    nbkt = l.nbkt;
+    rbkt = l.rbkt;
+    base = rte_zmalloc_socket("pt_mqtt_trie", l.total, RTE_CACHE_LINE_SIZE,
                               socket_id);
     if (base == NULL) {
         rte_errno = ENOMEM;
@@ -705,13 +954,13 @@ pt_mqtt_trie_create(uint32_t max_nodes, uint32_t max_subs, int socket_id)
     t->max_subs = max_subs;
     t->node_mask = nbkt - 1;
     t->rec_mask = rbkt - 1;
-    t->nodes = (struct node *)(base + off_nodes);
-    t->chunks = (struct chunk *)(base + off_chunks);
-    t->entries = (struct entry *)(base + off_entries);
-    t->recs = (struct rec *)(base + off_recs);
-    t->node_bkt = (uint32_t *)(base + off_nbkt);
-    t->rec_bkt = (uint32_t *)(base + off_rbkt);
-    t->bytes_allocated = total;
+    t->nodes = (struct node *)(base + l.off_nodes);
+    t->chunks = (struct chunk *)(base + l.off_chunks);
+    t->entries = (struct entry *)(base + l.off_entries);
+    t->recs = (struct rec *)(base + l.off_recs);
+    t->node_bkt = (uint32_t *)(base + l.off_nbkt);
+    t->rec_bkt = (uint32_t *)(base + l.off_rbkt);
+    t->bytes_allocated = l.total;
     memset(t->node_bkt, 0xff, sizeof(uint32_t) * nbkt);
     memset(t->rec_bkt, 0xff, sizeof(uint32_t) * rbkt);
 

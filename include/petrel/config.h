@@ -86,6 +86,21 @@ struct pt_config {
     uint32_t fault_tx_dup_ppm;
     uint32_t fault_tx_reorder_ppm;
     uint32_t fault_tx_delay_us;
+
+    /* MQTT broker (dataplane/mqtt_*.c, control/broker.c) */
+    uint16_t mqtt_port;              /**< MQTT listener; 0 = off */
+    uint32_t mqtt_max_packet;        /**< largest packet accepted, bytes */
+    uint32_t mqtt_max_sessions;      /**< sessions per core (online + offline) */
+    uint32_t mqtt_max_subscriptions; /**< subscriptions per core */
+    uint32_t mqtt_max_inflight;      /**< unacknowledged QoS 1/2 per session */
+    uint32_t mqtt_max_queued;        /**< queued messages per session */
+    uint32_t mqtt_max_queued_bytes;  /**< queued payload bytes per session */
+    uint32_t mqtt_queue_entries;     /**< queue entries per core (all sessions) */
+    uint32_t mqtt_max_routes;        /**< (filter, core) routes, whole broker */
+    uint32_t mqtt_max_retained;      /**< retained messages, whole broker */
+    uint32_t mqtt_ring_size;         /**< descriptors per inter-core ring */
+    uint32_t mqtt_sys_interval_s;    /**< $SYS period; 0 = off */
+    bool mqtt_allow_anonymous;       /**< CONNECT without user name accepted */
 };
 
 /** Fill cfg with every key's default. */

@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+#include <petrel/broker.h>
 #include <petrel/config.h>
 #include <petrel/fault.h>
 #include <petrel/net.h>
@@ -69,12 +70,17 @@ struct pt_dp_core_info {
     unsigned pool_size;
     struct pt_net_stats net; /**< snapshot of the L2/L3 counters */
     struct pt_tcp_stats tcp; /**< snapshot of TCP-lite's counters */
+    bool mqtt_on;            /**< the MQTT broker runs (mqtt.port != 0) */
+    struct pt_mqtt_stats mqtt; /**< snapshot of the broker's counters */
     bool fault_on;           /**< fault injection active on this core */
     struct pt_fault_stats fault;
 };
 
 /** Snapshot a core's counters (relaxed reads, may be one burst old). */
 void pt_dp_core_info(const struct pt_dp_core *c, struct pt_dp_core_info *out);
+
+/** The broker shared by the cores (NULL when mqtt.port = 0). */
+struct pt_broker *pt_dp_broker(struct pt_dp *dp);
 
 /** The idle policy in force after `auto` is resolved. */
 enum pt_idle_mode pt_dp_idle_mode(const struct pt_dp *dp);

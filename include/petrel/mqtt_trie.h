@@ -19,10 +19,12 @@
  * actor ids); the trie never dereferences them.
  *
  * Memory: everything is allocated by pt_mqtt_trie_create() from fixed
- * pools (never malloc afterwards):
+ * pools (never malloc afterwards, but for pt_mqtt_trie_for_each() on a
+ * filter longer than PT_MQTT_TRIE_FOREACH_STACK bytes):
  *   - nodes (48 bytes): one per distinct filter prefix. A level name of up
  *     to PT_MQTT_TRIE_INLINE bytes is stored inline in its node; a longer
- *     one takes ceil(len / 28) 32-byte chunks from a name-chunk pool of
+ *     one takes ceil(len / PT_MQTT_TRIE_CHUNK_BYTES) (28) 32-byte chunks
+ *     (pt_mqtt_trie_level_chunks()) from a name-chunk pool of
  *     max_nodes / 2 chunks (so on average a node may carry a 30-byte name
  *     beyond its inline room; when the chunk pool is empty, subscribe says
  *     -ENOSPC). Each level is stored once, in its node.
@@ -56,6 +58,11 @@
  * called from any thread: its counters are written by the owner alone,
  * read relaxed (possibly stale, never torn). Callbacks must not modify the
  * trie they are called from.
+ * The read-only walks pt_mqtt_trie_match_mask() and
+ * pt_mqtt_trie_filter_subs() write nothing and check no owner: any number
+ * of threads may run them at once on a trie that nobody modifies
+ * meanwhile (the caller orders modifications against them, e.g. with RCU
+ * as the route table does, include/petrel/mqtt_route.h).
  */
 #ifndef PETREL_MQTT_TRIE_H
 #define PETREL_MQTT_TRIE_H
@@ -69,12 +76,23 @@
 #define PT_MQTT_TRIE_MAX_LEVELS 64
 /** Most nodes or subscriptions a trie may have (indexes are 32-bit). */
 #define PT_MQTT_TRIE_MAX_POOL (1u << 26)
+/** Bytes of a level name per long-name chunk. */
+#define PT_MQTT_TRIE_CHUNK_BYTES 28
+/** pt_mqtt_trie_for_each() rebuilds filters up to this many bytes on the
+ * stack, longer ones in a malloc'd buffer. */
+#define PT_MQTT_TRIE_FOREACH_STACK 4096
 
 struct pt_mqtt_trie;
 
 /** Called by pt_mqtt_trie_match() once per matching subscriber with the
  * highest QoS among its matching filters. */
 typedef void (*pt_mqtt_trie_fn)(void *arg, uint64_t sub_id, uint8_t qos);
+
+/** Called by pt_mqtt_trie_for_each() once per filter of a subscriber; the
+ * filter (not NUL-terminated) is valid during the call only. A non-zero
+ * return stops the walk. */
+typedef int (*pt_mqtt_trie_filter_fn)(void *arg, const char *filter,
+                                      size_t len, uint8_t qos);
 
 /** Counters and gauges (written by the owner, readable by any thread). */
 struct pt_mqtt_trie_stats {
@@ -145,6 +163,89 @@ uint32_t pt_mqtt_trie_unsubscribe_all(struct pt_mqtt_trie *t,
  */
 uint32_t pt_mqtt_trie_match(struct pt_mqtt_trie *t, const char *topic,
                             size_t len, pt_mqtt_trie_fn fn, void *arg);
+
+/**
+ * The set of small subscriber ids (0..63) with a filter that matches the
+ * topic: the OR of (1 << sub_id) over every matching subscription, with
+ * pt_mqtt_trie_match()'s semantics. Ids >= 64 add nothing. The topic must
+ * be a valid topic name (checked only in -Dhot_debug builds).
+ * Read-only: no epoch, no dedup state, no counters, no owner check; any
+ * thread, concurrently with other readers, while nobody modifies the trie.
+ * Cost: O(topic levels x matching branches + matching subscriptions); no
+ * allocation, no locks, no writes to shared memory.
+ * @return the mask (0 if nothing matches).
+ */
+uint64_t pt_mqtt_trie_match_mask(const struct pt_mqtt_trie *t,
+                                 const char *topic, size_t len);
+
+/**
+ * Number of subscriptions on exactly this filter (wildcards compared
+ * literally: "a/+" counts the subscribers of "a/+", not of "a/b").
+ * Read-only, same threading as pt_mqtt_trie_match_mask().
+ * Cost: O(levels + subscriptions of the filter).
+ * @return the count; 0 when there is none or the filter is invalid.
+ */
+uint32_t pt_mqtt_trie_filter_subs(const struct pt_mqtt_trie *t,
+                                  const char *filter, size_t len);
+
+/**
+ * Call fn(arg, filter, len, qos) for every filter sub_id is subscribed
+ * to, in no particular order. Each filter is rebuilt from the trie (nodes
+ * link to their parents) into a buffer the callback sees only during its
+ * call: on the stack up to PT_MQTT_TRIE_FOREACH_STACK bytes, else a buffer
+ * malloc'd for that filter and freed before the next one. fn must not
+ * modify the trie. Owning lcore only.
+ * Cost: O(filters of sub_id x their levels); a malloc per filter longer
+ * than PT_MQTT_TRIE_FOREACH_STACK bytes.
+ * @return 0 when every filter was visited (or sub_id has none), the
+ *         callback's value when it returned non-zero (the walk stops), or
+ *         -ENOMEM when a long filter's buffer could not be allocated (the
+ *         walk stops; callbacks that may return -ENOMEM themselves cannot
+ *         tell the two apart).
+ */
+int pt_mqtt_trie_for_each(const struct pt_mqtt_trie *t, uint64_t sub_id,
+                          pt_mqtt_trie_filter_fn fn, void *arg);
+
+/** Long-name chunks a level of len bytes takes ('+', '#': none). */
+static inline uint32_t
+pt_mqtt_trie_level_chunks(size_t len)
+{
+    return len <= PT_MQTT_TRIE_INLINE
+               ? 0
+               : (uint32_t)((len + PT_MQTT_TRIE_CHUNK_BYTES - 1) /
+                            PT_MQTT_TRIE_CHUNK_BYTES);
+}
+
+/** What one subscribe would take from the pools. */
+struct pt_mqtt_trie_cost {
+    uint32_t nodes;     /**< one per level not in the trie yet */
+    uint32_t chunks;    /**< the long-name chunks of those levels */
+    uint32_t entries;   /**< 1, or 0 when sub_id has this filter already */
+    uint32_t records;   /**< 1 when sub_id has no filter yet, else 0 */
+    uint32_t missing;   /**< byte offset of the first level not in the
+                         * trie (meaningful when nodes > 0) */
+};
+
+/**
+ * Pool use of pt_mqtt_trie_subscribe(t, filter, len, sub_id, any QoS) on
+ * the trie as it is now, without changing it; t = NULL gives the worst
+ * case (an empty trie). Lets a caller reserve room for subscribes it will
+ * replay later. Read-only, same threading as pt_mqtt_trie_filter_subs()
+ * (any thread when t is NULL).
+ * Cost: O(levels + subscriptions of the filter).
+ * @return 0, or -EINVAL (what pt_mqtt_trie_subscribe() refuses as an
+ *         invalid filter, more than 65535 bytes or too many levels).
+ */
+int pt_mqtt_trie_filter_cost(const struct pt_mqtt_trie *t,
+                             const char *filter, size_t len, uint64_t sub_id,
+                             struct pt_mqtt_trie_cost *cost);
+
+/**
+ * Bytes pt_mqtt_trie_create(max_nodes, max_subs) allocates (one
+ * rte_malloc element, its own header not counted), for EAL memory sizing.
+ * @return the size, or 0 for sizes create() refuses.
+ */
+size_t pt_mqtt_trie_memory(uint32_t max_nodes, uint32_t max_subs);
 
 /** Fill *st (any thread). */
 void pt_mqtt_trie_stats(const struct pt_mqtt_trie *t,

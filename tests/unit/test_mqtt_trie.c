@@ -4,9 +4,12 @@
  * the MQTT 3.1.1 matching examples (4.7), once-per-subscriber delivery at
  * the highest QoS, QoS replacement, pruning, pool exhaustion, and a
  * randomized comparison against pt_mqtt_topic_match over every
- * (filter, subscriber) pair.
+ * (filter, subscriber) pair; the read-only walks (match_mask against
+ * match and brute force, filter_subs, for_each rebuilding filters on the
+ * stack and the heap) and the sizing helpers (filter_cost, memory).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -573,6 +576,329 @@ test_mqtt_trie_random_vs_brute_force(void **state)
     pt_mqtt_trie_free(t);
 }
 
+
+/* ---- read-only walks: match_mask, filter_subs, for_each ---- */
+
+/* The mask match() would give (ids < 64), built from its callbacks. */
+static uint64_t
+mask_of(struct pt_mqtt_trie *t, const char *topic)
+{
+    struct got g;
+    uint64_t m = 0;
+
+    match(t, topic, &g);
+    for (unsigned i = 0; i < MAX_IDS; i++)
+        if (g.times[i] != 0)
+            m |= UINT64_C(1) << i;
+    return m;
+}
+
+static uint64_t
+mmask(const struct pt_mqtt_trie *t, const char *topic)
+{
+    return pt_mqtt_trie_match_mask(t, topic, strlen(topic));
+}
+
+static void
+test_mqtt_trie_match_mask_spec(void **state)
+{
+    static const char *filters[] = {
+        "sport/tennis/player1/#", "sport/#", "sport/+", "+/+", "/+", "+",
+        "#", "+/monitor/Clients", "$SYS/#", "$SYS/monitor/+",
+        "sport/tennis/+", "sport/+/player1", "a/#", "a/+/c",
+    };
+    static const struct {
+        const char *topic;
+        uint64_t want;
+    } cases[] = {
+        { "sport/tennis/player1", 0x0c43 },     /* 0 1 6 10 11 */
+        { "sport/tennis/player1/ranking", 0x43 },
+        { "sport", 0x62 },                      /* b f g */
+        { "sport/", 0x4e },
+        { "/finance", 0x58 },
+        { "$SYS/monitor/Clients", 0x300 },      /* never + or # */
+        { "$SYS", 0x100 },
+        { "$other", 0 },
+        { "a", 0x1060 },                        /* a/# matches a */
+        { "a/b/c", 0x3040 },
+        { "a//c", 0x3040 },
+        { "a/b/c/d", 0x1040 },
+    };
+    struct pt_mqtt_trie *t = trie(64, 64);
+
+    (void)state;
+    for (unsigned i = 0; i < RTE_DIM(filters); i++)
+        assert_int_equal(sub(t, filters[i], i, 1), 0);
+    for (unsigned c = 0; c < RTE_DIM(cases); c++) {
+        uint64_t got = mmask(t, cases[c].topic);
+
+        if (got != cases[c].want)
+            fail_msg("%s: mask %#" PRIx64 ", want %#" PRIx64, cases[c].topic,
+                     got, cases[c].want);
+        assert_int_equal(got, mask_of(t, cases[c].topic));
+    }
+    /* read-only: no counters moved by the mask walks */
+    assert_int_equal(stats(t).matches, RTE_DIM(cases));
+    /* ids >= 64 are ignored, not folded onto low bits */
+    assert_int_equal(sub(t, "#", 64, 0), 0);
+    assert_int_equal(sub(t, "a/#", 64 + 13, 0), 0);
+    for (unsigned c = 0; c < RTE_DIM(cases); c++)
+        assert_int_equal(mmask(t, cases[c].topic), cases[c].want);
+    pt_mqtt_trie_free(t);
+}
+
+static void
+test_mqtt_trie_match_mask_random(void **state)
+{
+    static struct rsub s[R_SUBS];
+    struct pt_mqtt_trie *t = trie(4096, R_SUBS);
+    char topic[64];
+    unsigned nonzero = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < R_SUBS; i++) {
+        do
+            random_name(s[i].f, true);
+        while (s[i].f[0] == '\0');
+        s[i].id = rnd(R_IDS);
+        s[i].live = rnd(4) != 0;
+        if (s[i].live)
+            assert_true(sub(t, s[i].f, s[i].id, 0) >= 0);
+    }
+    for (unsigned k = 0; k < 3000; k++) {
+        uint64_t want = 0, got;
+
+        do
+            random_name(topic, false);
+        while (topic[0] == '\0');
+        for (unsigned i = 0; i < R_SUBS; i++)
+            if (s[i].live && pt_mqtt_topic_match(s[i].f, strlen(s[i].f),
+                                                 topic, strlen(topic)))
+                want |= UINT64_C(1) << s[i].id;
+        got = mmask(t, topic);
+        if (got != want)
+            fail_msg("%s: mask %#" PRIx64 ", want %#" PRIx64, topic, got,
+                     want);
+        nonzero += want != 0;
+    }
+    assert_true(nonzero > 1000);
+    for (unsigned i = 0; i < R_IDS; i++)
+        pt_mqtt_trie_unsubscribe_all(t, i);
+    assert_empty(t);
+    pt_mqtt_trie_free(t);
+}
+
+static void
+test_mqtt_trie_filter_subs(void **state)
+{
+    struct pt_mqtt_trie *t = trie(64, 64);
+
+    (void)state;
+#define FSUBS(f) pt_mqtt_trie_filter_subs(t, f, strlen(f))
+    assert_int_equal(FSUBS("a/b"), 0);
+    assert_int_equal(sub(t, "a/b", 1, 0), 0);
+    assert_int_equal(sub(t, "a/b", 2, 0), 0);
+    assert_int_equal(sub(t, "a/b", 2, 1), 1); /* replaced, not added */
+    assert_int_equal(sub(t, "a/+", 3, 0), 0);
+    assert_int_equal(sub(t, "a/b/c", 3, 0), 0);
+    assert_int_equal(FSUBS("a/b"), 2);
+    assert_int_equal(FSUBS("a/+"), 1);  /* literal, not a match */
+    assert_int_equal(FSUBS("a/#"), 0);
+    assert_int_equal(FSUBS("a"), 0);    /* an inner node, no filter */
+    assert_int_equal(FSUBS("a/b/c"), 1);
+    assert_int_equal(FSUBS("a/b/c/d"), 0);
+    assert_int_equal(FSUBS(""), 0);     /* invalid */
+    assert_int_equal(FSUBS("a/#/b"), 0);
+    assert_int_equal(unsub(t, "a/b", 1), 0);
+    assert_int_equal(FSUBS("a/b"), 1);
+    assert_int_equal(unsub(t, "a/b", 2), 0);
+    assert_int_equal(FSUBS("a/b"), 0);
+    assert_int_equal(FSUBS("a/b/c"), 1);
+#undef FSUBS
+    pt_mqtt_trie_free(t);
+}
+
+/* What for_each() reported: the filters, as "qos:filter" lines. */
+struct seen {
+    char *f[8];
+    uint8_t qos[8];
+    unsigned n, stop_after;
+    int stop_rc;
+};
+
+static int
+on_filter(void *arg, const char *filter, size_t len, uint8_t qos)
+{
+    struct seen *s = arg;
+
+    assert_true(s->n < RTE_DIM(s->f));
+    s->f[s->n] = strndup(filter, len);
+    assert_non_null(s->f[s->n]);
+    assert_int_equal(strlen(s->f[s->n]), len); /* no NUL inside */
+    s->qos[s->n] = qos;
+    s->n++;
+    return s->n == s->stop_after ? s->stop_rc : 0;
+}
+
+static int
+seen_find(const struct seen *s, const char *f)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (strcmp(s->f[i], f) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void
+seen_free(struct seen *s)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        free(s->f[i]);
+    memset(s, 0, sizeof(*s));
+}
+
+static void
+test_mqtt_trie_for_each(void **state)
+{
+    /* a 5000-byte filter: past the stack buffer, rebuilt on the heap */
+    static char huge[5001];
+    char l40[41], l70[71], mixed[160];
+    const char *plain[] = { "a/b", "+", "#", "/", "a//+/#", "$SYS/x" };
+    struct pt_mqtt_trie *t = trie(512, 64);
+    struct seen s = { 0 };
+
+    (void)state;
+    memset(l40, 'x', 40);
+    l40[40] = '\0';
+    memset(l70, 'y', 70);
+    l70[70] = '\0';
+    snprintf(mixed, sizeof(mixed), "%s/+/%s/short/#", l40, l70);
+    memset(huge, 'h', 5000);
+    huge[2000] = '/';
+    huge[5000] = '\0';
+    for (unsigned i = 0; i < RTE_DIM(plain); i++)
+        assert_int_equal(sub(t, plain[i], 5, (uint8_t)(i % 3)), 0);
+    assert_int_equal(sub(t, mixed, 5, 2), 0);
+    assert_int_equal(sub(t, huge, 5, 1), 0);
+    assert_int_equal(sub(t, "a/b", 6, 0), 0); /* someone else's */
+    assert_int_equal(sub(t, "a/c", 6, 0), 0);
+
+    assert_int_equal(pt_mqtt_trie_for_each(t, 5, on_filter, &s), 0);
+    assert_int_equal(s.n, RTE_DIM(plain) + 2);
+    for (unsigned i = 0; i < RTE_DIM(plain); i++) {
+        int k = seen_find(&s, plain[i]);
+
+        if (k < 0)
+            fail_msg("filter %s not reported", plain[i]);
+        assert_int_equal(s.qos[k], i % 3);
+    }
+    assert_true(seen_find(&s, mixed) >= 0);
+    assert_int_equal(s.qos[seen_find(&s, mixed)], 2);
+    assert_true(seen_find(&s, huge) >= 0);
+    seen_free(&s);
+
+    /* a non-zero return stops the walk and is returned */
+    s.stop_after = 2;
+    s.stop_rc = 42;
+    assert_int_equal(pt_mqtt_trie_for_each(t, 5, on_filter, &s), 42);
+    assert_int_equal(s.n, 2);
+    seen_free(&s);
+
+    assert_int_equal(pt_mqtt_trie_for_each(t, 6, on_filter, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_true(seen_find(&s, "a/c") >= 0);
+    seen_free(&s);
+    assert_int_equal(pt_mqtt_trie_for_each(t, 99, on_filter, &s), 0);
+    assert_int_equal(s.n, 0);
+
+    pt_mqtt_trie_unsubscribe_all(t, 5);
+    pt_mqtt_trie_unsubscribe_all(t, 6);
+    assert_empty(t);
+    pt_mqtt_trie_free(t);
+}
+
+/* Subscribe f as id and check the pools grew by exactly the cost. */
+static void
+sub_costs(struct pt_mqtt_trie *t, const char *f, uint64_t id,
+          const struct pt_mqtt_trie_cost *c)
+{
+    struct pt_mqtt_trie_stats a = stats(t), b;
+
+    assert_true(sub(t, f, id, 0) >= 0);
+    b = stats(t);
+    assert_int_equal(b.nodes_used - a.nodes_used, c->nodes);
+    assert_int_equal(b.chunks_used - a.chunks_used, c->chunks);
+    assert_int_equal(b.subs_used - a.subs_used, c->entries);
+    assert_int_equal(b.subscribers_used - a.subscribers_used, c->records);
+}
+
+static void
+test_mqtt_trie_cost_and_memory(void **state)
+{
+    static const char *filters[] = {
+        "a/+/#", "x", "sixteen_bytes_ab/seventeen_bytes_a",
+        "twenty_nine_bytes_long_name_x/+", "/",
+    };
+    const char *lng = "a/twenty_nine_bytes_long_name_x";
+    struct pt_mqtt_trie *t = trie(256, 16);
+    struct pt_mqtt_trie_cost c, w;
+
+    (void)state;
+    assert_int_equal(pt_mqtt_trie_memory(256, 16), stats(t).bytes_allocated);
+    assert_int_equal(pt_mqtt_trie_memory(1, 16), 0);
+    assert_int_equal(pt_mqtt_trie_memory(16, 0), 0);
+    assert_int_equal(pt_mqtt_trie_level_chunks(16), 0);
+    assert_int_equal(pt_mqtt_trie_level_chunks(17), 1);
+    assert_int_equal(pt_mqtt_trie_level_chunks(28), 1);
+    assert_int_equal(pt_mqtt_trie_level_chunks(29), 2);
+#define COST(tr, f, id, out) \
+    pt_mqtt_trie_filter_cost(tr, f, strlen(f), id, out)
+    assert_int_equal(COST(NULL, "a/#/b", 1, &c), -EINVAL);
+    assert_int_equal(COST(t, "", 1, &c), -EINVAL);
+
+    /* in an empty trie: the worst case, and exactly what subscribe takes */
+    for (unsigned i = 0; i < RTE_DIM(filters); i++) {
+        assert_int_equal(COST(NULL, filters[i], 1, &w), 0);
+        assert_int_equal(COST(t, filters[i], 1, &c), 0);
+        assert_memory_equal(&c, &w, sizeof(c));
+        assert_int_equal(c.missing, 0);
+        assert_int_equal(c.entries, 1);
+        assert_int_equal(c.records, 1);
+        sub_costs(t, filters[i], 1, &c);
+        assert_int_equal(unsub(t, filters[i], 1), 0);
+    }
+    COST(NULL, "sixteen_bytes_ab/seventeen_bytes_a", 1, &c);
+    assert_int_equal(c.nodes, 2);
+    assert_int_equal(c.chunks, 1);
+
+    /* relative to what the trie has */
+    assert_int_equal(sub(t, "a/b", 1, 0), 0);
+    assert_int_equal(COST(t, "a/b/c", 1, &c), 0);
+    assert_int_equal(c.nodes, 1);
+    assert_int_equal(c.missing, 4);
+    assert_int_equal(c.entries, 1);
+    assert_int_equal(c.records, 0);
+    sub_costs(t, "a/b/c", 1, &c);
+    assert_int_equal(COST(t, "a/b", 1, &c), 0); /* already there */
+    assert_int_equal(c.nodes + c.chunks + c.entries + c.records, 0);
+    sub_costs(t, "a/b", 1, &c);
+    assert_int_equal(COST(t, "a/b", 2, &c), 0); /* same filter, new id */
+    assert_int_equal(c.nodes, 0);
+    assert_int_equal(c.entries, 1);
+    assert_int_equal(c.records, 1);
+    sub_costs(t, "a/b", 2, &c);
+    assert_int_equal(COST(t, lng, 2, &c), 0);
+    assert_int_equal(c.nodes, 1);
+    assert_int_equal(c.chunks, 2);
+    assert_int_equal(c.missing, 2);
+    sub_costs(t, lng, 2, &c);
+#undef COST
+    pt_mqtt_trie_unsubscribe_all(t, 1);
+    pt_mqtt_trie_unsubscribe_all(t, 2);
+    assert_empty(t);
+    pt_mqtt_trie_free(t);
+}
+
 int
 main(void)
 {
@@ -586,6 +912,11 @@ main(void)
         cmocka_unit_test(test_mqtt_trie_bad_args),
         cmocka_unit_test(test_mqtt_trie_many_siblings),
         cmocka_unit_test(test_mqtt_trie_random_vs_brute_force),
+        cmocka_unit_test(test_mqtt_trie_match_mask_spec),
+        cmocka_unit_test(test_mqtt_trie_match_mask_random),
+        cmocka_unit_test(test_mqtt_trie_filter_subs),
+        cmocka_unit_test(test_mqtt_trie_for_each),
+        cmocka_unit_test(test_mqtt_trie_cost_and_memory),
     };
 
     if (pt_test_eal_init() != 0)

@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control plane's half of the broker: logins, the client-id registry
+ * with session takeover, the route table's writer, the retained store and
+ * $SYS. Runs in pt_broker_ctl_poll() on the control-plane thread (every
+ * millisecond); never blocks, never touches packets.
+ *
+ * Registry entry of a client id (state machine):
+ *
+ *   (none) --LOGIN--> ONLINE(core, conn)         LOGIN_OK to the core
+ *   ONLINE --OFFLINE(conn)--> OFFLINE(core, session)
+ *   ONLINE --END(conn)--> (none)                  clean session ended
+ *   OFFLINE --LOGIN same core--> ONLINE           LOGIN_OK, attach by id
+ *   ONLINE/OFFLINE --LOGIN--> MOVING(old, pending new)   TAKEOVER to old core
+ *   MOVING --LOGIN--> MOVING (the pending login is refused, the newest waits)
+ *   MOVING --HANDOFF(session or none)--> ONLINE(new)     LOGIN_OK to new core
+ *   MOVING --HANDOFF(miss) with an OFFLINE seen meanwhile--> MOVING
+ *          (TAKEOVER again, by session id)
+ *
+ * Invariants: an entry in MOVING is never freed (its address travels in
+ * TAKEOVER/HANDOFF); OFFLINE/END only apply when they name the entry's
+ * current connection, so a late report about an older connection never
+ * undoes a newer login. Every LOGIN gets exactly one LOGIN_OK or
+ * LOGIN_FAIL.
+ *
+ * Route changes and SUBACK: ROUTE_ADD/DEL are staged into the route table
+ * as they come (each gets a sequence number); a SYNC waits until the
+ * table's visible sequence (every core passed a quiescent state since the
+ * swap) reaches the last sequence staged before it, then goes back as
+ * SYNC_ACK, followed by the retained messages its filters match.
+ *
+ * Retained store: topic -> message (one reference); an empty payload
+ * clears the topic; at most mqtt.max_retained topics. Matching a new
+ * subscription walks the whole store (O(retained)); fine for thousands of
+ * retained topics, a topic trie is the next step beyond.
+ *
+ * Threading: control-plane thread only, except pt_broker_ctl_stats (any
+ * thread; relaxed).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ring.h>
+
+#include <petrel/broker.h>
+#include <petrel/log.h>
+
+#include "mqtt_priv.h"
+#include "strmap.h"
+
+PT_LOG_REGISTER(ctl_broker, pt.ctl.broker, INFO);
+
+#define PT_CTL_BURST 64
+
+enum reg_state { R_ONLINE, R_OFFLINE, R_MOVING };
+
+struct reg {
+    enum reg_state state;
+    unsigned core;           /* where conn / session lives */
+    uint64_t conn;           /* ONLINE; MOVING: the old connection */
+    uint64_t sid;            /* OFFLINE; MOVING: offline session seen */
+    unsigned new_core;       /* MOVING: the waiting login */
+    uint64_t new_conn;
+    uint8_t new_clean;
+    uint8_t retried;         /* MOVING: takeover by session id sent */
+    uint16_t cid_len;
+    char cid[PT_MQTT_CID_MAX];
+};
+
+struct sync {
+    struct sync *next;
+    struct pt_bus_desc d;    /* the SYNC as received */
+    uint64_t seq;            /* route changes it waits for */
+};
+
+struct pt_broker_ctl {
+    struct pt_broker *b;
+    struct pt_strmap *reg;
+    struct pt_strmap *retained;
+    struct sync *syncs, *syncs_tail;
+    uint64_t last_seq;       /* newest route change staged */
+    uint64_t next_sys_ns;
+    uint64_t started_ns;
+    struct pt_broker_ctl_stats st;
+};
+
+static void
+count(uint64_t *c, int64_t d)
+{
+    __atomic_store_n(c, *c + (uint64_t)d, __ATOMIC_RELAXED);
+}
+
+static int
+send_to(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
+{
+    struct pt_broker *b = x->b;
+
+    d->from = b->n;
+    if (rte_ring_enqueue_elem(b->rings[b->n * (b->n + 1) + core], d,
+                              sizeof(*d)) != 0) {
+        count(&x->st.ring_full, 1);
+        return -ENOBUFS;
+    }
+    return 0;
+}
+
+/* Replies that must not be lost (LOGIN_OK/FAIL, TAKEOVER, SYNC_ACK): the
+ * rings are sized for bursts far above what a core can have in flight;
+ * if one is full anyway, spin briefly for the core to drain it. */
+static void
+send_must(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
+{
+    for (unsigned i = 0; send_to(x, core, d) != 0; i++) {
+        if (i == 100000) {
+            PT_LOG(ERR, ctl_broker, "core %u does not drain its ring: "
+                   "descriptor %u lost", core, d->type);
+            return;
+        }
+        rte_pause();
+    }
+}
+
+/* ---- registry ---- */
+
+static void
+reg_remove(struct pt_broker_ctl *x, struct reg *e)
+{
+    pt_strmap_del(x->reg, e->cid, e->cid_len);
+    free(e);
+    count(&x->st.clients, -1);
+}
+
+static void
+login_fail(struct pt_broker_ctl *x, unsigned core, uint64_t conn, uint8_t rc)
+{
+    struct pt_bus_desc d = { .type = PT_BUS_LOGIN_FAIL, .id = conn,
+                             .aux = rc };
+
+    count(&x->st.refused, 1);
+    send_must(x, core, &d);
+}
+
+static void
+takeover_send(struct pt_broker_ctl *x, struct reg *e, uint64_t id,
+              uint16_t flags)
+{
+    struct pt_bus_desc d = { .type = PT_BUS_TAKEOVER, .id = id,
+                             .u64 = (uint64_t)(uintptr_t)e };
+
+    if (e->new_clean)
+        flags |= PT_BUS_F_CLEAN;
+    d.aux = flags;
+    send_must(x, e->core, &d);
+}
+
+static void
+on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
+{
+    struct rte_mbuf *m = d->ptr;
+    struct pt_bus_login lg;
+    char cid[PT_MQTT_CID_MAX];
+    struct reg *e;
+    int err;
+
+    count(&x->st.logins, 1);
+    if (m == NULL || m->pkt_len < sizeof(lg)) {
+        login_fail(x, core, d->id, PT_MQTT_CONNACK_UNAVAILABLE);
+        return;
+    }
+    pt_mqtt_copy(m, 0, sizeof(lg), &lg);
+    if (lg.cid_len > PT_MQTT_CID_MAX ||
+        m->pkt_len < sizeof(lg) + lg.cid_len) {
+        login_fail(x, core, d->id, PT_MQTT_CONNACK_IDENTIFIER);
+        return;
+    }
+    if (!x->b->cfg->mqtt_allow_anonymous && !lg.has_user) {
+        login_fail(x, core, d->id, PT_MQTT_CONNACK_NOT_AUTHORIZED);
+        return;
+    }
+    pt_mqtt_copy(m, sizeof(lg), lg.cid_len, cid);
+    if (lg.cid_len == 0) {
+        /* MQTT-3.1.3-6: the server assigns a unique id; nobody can take
+         * it over, so it needs no registry entry beyond its session */
+        struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id };
+
+        send_must(x, core, &ok);
+        return;
+    }
+    e = pt_strmap_get(x->reg, cid, lg.cid_len);
+    if (e == NULL) {
+        struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id };
+
+        e = calloc(1, sizeof(*e));
+        if (e == NULL) {
+            login_fail(x, core, d->id, PT_MQTT_CONNACK_UNAVAILABLE);
+            return;
+        }
+        e->cid_len = lg.cid_len;
+        memcpy(e->cid, cid, lg.cid_len);
+        pt_strmap_put(x->reg, e->cid, e->cid_len, e, &err);
+        if (err != 0) {
+            free(e);
+            login_fail(x, core, d->id, PT_MQTT_CONNACK_UNAVAILABLE);
+            return;
+        }
+        count(&x->st.clients, 1);
+        e->state = R_ONLINE;
+        e->core = core;
+        e->conn = d->id;
+        send_must(x, core, &ok);
+        return;
+    }
+    switch (e->state) {
+    case R_ONLINE:
+        count(&x->st.takeovers, 1);
+        e->state = R_MOVING;
+        e->sid = 0;
+        e->retried = 0;
+        e->new_core = core;
+        e->new_conn = d->id;
+        e->new_clean = lg.clean;
+        takeover_send(x, e, e->conn, 0);
+        break;
+    case R_OFFLINE:
+        if (e->core == core) {
+            struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id,
+                                      .u64 = e->sid };
+
+            ok.aux = PT_BUS_F_ATTACH_ID | (lg.clean ? 0 : PT_BUS_F_PRESENT);
+            e->state = R_ONLINE;
+            e->conn = d->id;
+            send_must(x, core, &ok);
+            break;
+        }
+        e->state = R_MOVING;
+        e->conn = 0;
+        e->retried = 1;
+        e->new_core = core;
+        e->new_conn = d->id;
+        e->new_clean = lg.clean;
+        takeover_send(x, e, e->sid, PT_BUS_F_SESSION);
+        break;
+    case R_MOVING:
+        /* two logins racing for one id: the newest wins */
+        login_fail(x, e->new_core, e->new_conn, 0xff);
+        e->new_core = core;
+        e->new_conn = d->id;
+        e->new_clean = lg.clean;
+        break;
+    }
+}
+
+static void
+on_handoff(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
+{
+    struct reg *e = (struct reg *)(uintptr_t)d->u64;
+    struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .ptr = d->ptr };
+
+    if (d->aux == 1 && e->sid != 0 && !e->retried) {
+        /* the connection had gone offline: take the session by id */
+        e->retried = 1;
+        e->core = core;
+        takeover_send(x, e, e->sid, PT_BUS_F_SESSION);
+        return;
+    }
+    if (d->ptr != NULL)
+        ok.aux = PT_BUS_F_PRESENT;
+    ok.id = e->new_conn;
+    e->state = R_ONLINE;
+    e->core = e->new_core;
+    e->conn = e->new_conn;
+    e->sid = 0;
+    send_must(x, e->core, &ok);
+}
+
+static struct reg *
+reg_of(struct pt_broker_ctl *x, const struct pt_bus_desc *d)
+{
+    struct rte_mbuf *m = d->ptr;
+    char cid[PT_MQTT_CID_MAX];
+
+    if (m == NULL || m->pkt_len == 0 || m->pkt_len > PT_MQTT_CID_MAX)
+        return NULL;
+    return pt_strmap_get(x->reg,
+                         rte_pktmbuf_read(m, 0, m->pkt_len, cid),
+                         m->pkt_len);
+}
+
+static void
+on_offline(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
+{
+    struct reg *e = reg_of(x, d);
+    int err;
+
+    if (e == NULL) {
+        /* its registry entry went while the session came back here */
+        struct rte_mbuf *m = d->ptr;
+
+        if (m == NULL || m->pkt_len == 0 || m->pkt_len > PT_MQTT_CID_MAX)
+            return;
+        e = calloc(1, sizeof(*e));
+        if (e == NULL)
+            return;
+        e->cid_len = (uint16_t)m->pkt_len;
+        pt_mqtt_copy(m, 0, m->pkt_len, e->cid);
+        pt_strmap_put(x->reg, e->cid, e->cid_len, e, &err);
+        if (err != 0) {
+            free(e);
+            return;
+        }
+        count(&x->st.clients, 1);
+        e->state = R_OFFLINE;
+        e->core = core;
+        e->sid = d->id;
+        return;
+    }
+    if (e->state == R_ONLINE && e->conn == d->u64) {
+        e->state = R_OFFLINE;
+        e->core = core;
+        e->sid = d->id;
+    } else if (e->state == R_MOVING && e->conn == d->u64) {
+        e->sid = d->id;
+    }
+}
+
+static void
+on_end(struct pt_broker_ctl *x, struct pt_bus_desc *d)
+{
+    struct reg *e = reg_of(x, d);
+
+    if (e == NULL)
+        return;
+    if (e->state == R_ONLINE && e->conn == d->u64)
+        reg_remove(x, e);
+    else if (e->state == R_MOVING && e->conn == d->u64)
+        e->sid = 0;
+}
+
+/* ---- retained ---- */
+
+static void
+on_retain(struct pt_broker_ctl *x, struct rte_mbuf *msg)
+{
+    const char *topic = pt_msg_topic(msg);
+    uint16_t tlen = pt_msg_meta(msg)->topic_len;
+    struct rte_mbuf *old;
+    int err;
+
+    if (pt_msg_payload_len(msg) == 0) {
+        /* MQTT-3.3.1-10/11: an empty retained message clears the topic */
+        old = pt_strmap_del(x->retained, topic, tlen);
+        if (old != NULL) {
+            pt_msg_unref(old);
+            count(&x->st.retained, -1);
+        }
+        pt_msg_unref(msg);
+        return;
+    }
+    if (pt_strmap_get(x->retained, topic, tlen) == NULL &&
+        pt_strmap_count(x->retained) >= x->b->cfg->mqtt_max_retained) {
+        count(&x->st.retained_dropped, 1);
+        pt_msg_unref(msg);
+        return;
+    }
+    old = pt_strmap_put(x->retained, topic, tlen, msg, &err);
+    if (err != 0) {
+        count(&x->st.retained_dropped, 1);
+        pt_msg_unref(msg);
+        return;
+    }
+    if (old != NULL)
+        pt_msg_unref(old);
+    else
+        count(&x->st.retained, 1);
+}
+
+struct retained_walk {
+    struct pt_broker_ctl *x;
+    unsigned core;
+    uint64_t sid;
+    const char *filter;
+    uint16_t flen;
+    uint8_t qos;
+};
+
+static void
+retained_match(void *arg, const void *key, size_t len, void *value)
+{
+    struct retained_walk *w = arg;
+    struct rte_mbuf *msg = value;
+    struct pt_bus_desc d = { .type = PT_BUS_RETAINED, .id = w->sid,
+                             .ptr = msg };
+
+    if (!pt_mqtt_topic_match(w->filter, w->flen, key, len))
+        return;
+    d.aux = RTE_MIN(w->qos, pt_msg_meta(msg)->qos);
+    pt_msg_ref(msg);
+    if (send_to(w->x, w->core, &d) != 0)
+        pt_msg_unref(msg);
+}
+
+/* ---- syncs ---- */
+
+static void
+sync_done(struct pt_broker_ctl *x, struct sync *s)
+{
+    struct rte_mbuf *m = s->d.ptr;
+    struct pt_bus_desc ack = { .type = PT_BUS_SYNC_ACK, .id = s->d.id,
+                               .ptr = m };
+    struct pt_bus_sync hdr;
+    char *filters = NULL;
+    uint32_t off, flen = 0;
+
+    count(&x->st.route_syncs, 1);
+    pt_mqtt_copy(m, 0, sizeof(hdr), &hdr);
+    /* keep the filters: the mbuf goes back to the core with the ack */
+    off = sizeof(hdr) + hdr.reply_len;
+    if (hdr.n_filters > 0 && m->pkt_len > off) {
+        flen = m->pkt_len - off;
+        filters = malloc(flen);
+        if (filters != NULL)
+            pt_mqtt_copy(m, off, flen, filters);
+    }
+    send_must(x, s->d.from, &ack);
+    if (filters == NULL)
+        return;
+    for (uint32_t p = 0; p + 3 <= flen;) {
+        struct retained_walk w = {
+            .x = x, .core = s->d.from, .sid = s->d.u64,
+            .qos = (uint8_t)filters[p],
+            .flen = (uint16_t)((uint8_t)filters[p + 1] << 8 |
+                               (uint8_t)filters[p + 2]),
+            .filter = filters + p + 3,
+        };
+
+        if (p + 3 + w.flen > flen)
+            break;
+        if (pt_strmap_count(x->retained) > 0)
+            pt_strmap_each(x->retained, retained_match, &w);
+        p += 3u + w.flen;
+    }
+    free(filters);
+}
+
+static void
+on_sync(struct pt_broker_ctl *x, struct pt_bus_desc *d)
+{
+    struct sync *s = calloc(1, sizeof(*s));
+
+    if (s == NULL) {
+        /* answer now rather than never */
+        struct sync now = { .d = *d };
+
+        sync_done(x, &now);
+        return;
+    }
+    s->d = *d;
+    s->seq = x->last_seq;
+    if (x->syncs == NULL)
+        x->syncs = s;
+    else
+        x->syncs_tail->next = s;
+    x->syncs_tail = s;
+}
+
+static void
+syncs_advance(struct pt_broker_ctl *x)
+{
+    uint64_t visible;
+
+    pt_mqtt_route_poll(x->b->route);
+    visible = pt_mqtt_route_visible_seq(x->b->route);
+    while (x->syncs != NULL && x->syncs->seq <= visible) {
+        struct sync *s = x->syncs;
+
+        x->syncs = s->next;
+        sync_done(x, s);
+        free(s);
+    }
+}
+
+static void
+on_route(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
+{
+    struct rte_mbuf *m = d->ptr;
+    char buf[256];
+    const char *f;
+    char *heap = NULL;
+    int64_t seq;
+
+    if (m->pkt_len > sizeof(buf)) {
+        heap = malloc(m->pkt_len);
+        if (heap == NULL)
+            return;
+    }
+    f = rte_pktmbuf_read(m, 0, m->pkt_len, heap != NULL ? heap : buf);
+    seq = d->type == PT_BUS_ROUTE_ADD
+              ? pt_mqtt_route_add(x->b->route, f, m->pkt_len, core)
+              : pt_mqtt_route_del(x->b->route, f, m->pkt_len, core);
+    if (seq > 0)
+        x->last_seq = (uint64_t)seq;
+    else
+        PT_LOG(WARNING, ctl_broker, "route %s from core %u: %s",
+               d->type == PT_BUS_ROUTE_ADD ? "add" : "del", core,
+               strerror((int)-seq));
+    free(heap);
+}
+
+/* ---- $SYS ---- */
+
+static void
+sys_publish(struct pt_broker_ctl *x, const char *topic, const char *fmt,
+            ...)
+{
+    struct pt_broker *b = x->b;
+    char payload[64];
+    struct rte_mbuf *msg;
+    uint64_t mask;
+    va_list ap;
+    int len;
+
+    va_start(ap, fmt);
+    len = vsnprintf(payload, sizeof(payload), fmt, ap);
+    va_end(ap);
+    msg = pt_msg_build(b->msg_pool, topic, (uint16_t)strlen(topic), NULL,
+                       payload, (uint32_t)len, 0, true);
+    if (msg == NULL)
+        return;
+    count(&x->st.sys_published, 1);
+    /* the writer may read the active copy: it only writes the other */
+    mask = pt_mqtt_route_match(b->route, topic, strlen(topic));
+    while (mask != 0) {
+        unsigned core = (unsigned)__builtin_ctzll(mask);
+        struct pt_bus_desc d = { .type = PT_BUS_PUBLISH, .ptr = msg };
+
+        mask &= mask - 1;
+        pt_msg_ref(msg);
+        if (send_to(x, core, &d) != 0)
+            pt_msg_unref(msg);
+    }
+    on_retain(x, msg);   /* $SYS topics are retained, as in Mosquitto */
+}
+
+static void
+sys_tick(struct pt_broker_ctl *x, uint64_t now_ns)
+{
+    uint64_t sum[PT_MQTT_C_MAX] = { 0 }, connected = 0, subs = 0;
+    struct pt_broker *b = x->b;
+
+    for (unsigned i = 0; i < b->n; i++) {
+        const struct pt_mqtt_core *mc = b->cores[i];
+        struct pt_mqtt_trie_stats ts;
+
+        if (mc == NULL)
+            continue;
+        for (unsigned k = 0; k < PT_MQTT_C_MAX; k++)
+            sum[k] += __atomic_load_n(&mc->st.c[k], __ATOMIC_RELAXED);
+        connected += __atomic_load_n(&mc->st.connected, __ATOMIC_RELAXED);
+        pt_mqtt_trie_stats(mc->trie, &ts);
+        subs += ts.subs_used;
+    }
+    sys_publish(x, "$SYS/broker/version", "petrel %s", PT_VERSION);
+    sys_publish(x, "$SYS/broker/uptime", "%lu seconds",
+                (unsigned long)((now_ns - x->started_ns) / 1000000000u));
+    sys_publish(x, "$SYS/broker/clients/connected", "%lu",
+                (unsigned long)connected);
+    sys_publish(x, "$SYS/broker/clients/total", "%lu",
+                (unsigned long)x->st.clients);
+    sys_publish(x, "$SYS/broker/messages/received", "%lu",
+                (unsigned long)sum[PT_MQTT_C_PUB_RX]);
+    sys_publish(x, "$SYS/broker/messages/sent", "%lu",
+                (unsigned long)sum[PT_MQTT_C_PUB_TX]);
+    sys_publish(x, "$SYS/broker/subscriptions/count", "%lu",
+                (unsigned long)subs);
+    sys_publish(x, "$SYS/broker/retained messages/count", "%lu",
+                (unsigned long)x->st.retained);
+    sys_publish(x, "$SYS/broker/bytes/received", "%lu",
+                (unsigned long)sum[PT_MQTT_C_RX_BYTES]);
+    sys_publish(x, "$SYS/broker/bytes/sent", "%lu",
+                (unsigned long)sum[PT_MQTT_C_TX_BYTES]);
+}
+
+/* ---- the poll ---- */
+
+static void
+dispatch(struct pt_broker_ctl *x, struct pt_bus_desc *d)
+{
+    unsigned core = d->from;
+
+    switch (d->type) {
+    case PT_BUS_LOGIN:
+        on_login(x, core, d);
+        rte_pktmbuf_free(d->ptr);
+        break;
+    case PT_BUS_OFFLINE:
+        on_offline(x, core, d);
+        rte_pktmbuf_free(d->ptr);
+        break;
+    case PT_BUS_END:
+        on_end(x, d);
+        rte_pktmbuf_free(d->ptr);
+        break;
+    case PT_BUS_HANDOFF:
+        on_handoff(x, core, d);
+        break;
+    case PT_BUS_ROUTE_ADD:
+    case PT_BUS_ROUTE_DEL:
+        on_route(x, core, d);
+        rte_pktmbuf_free(d->ptr);
+        break;
+    case PT_BUS_SYNC:
+        on_sync(x, d);
+        break;
+    case PT_BUS_RETAIN:
+        on_retain(x, d->ptr);
+        break;
+    default:
+        PT_LOG(ERR, ctl_broker, "unexpected descriptor %u from core %u",
+               d->type, core);
+        rte_pktmbuf_free(d->ptr);
+        break;
+    }
+}
+
+unsigned
+pt_broker_ctl_poll(struct pt_broker *b, uint64_t now_ns)
+{
+    struct pt_broker_ctl *x = b->ctl;
+    struct pt_bus_desc ds[PT_CTL_BURST];
+    unsigned total = 0;
+
+    if (x == NULL)
+        return 0;
+    if (x->started_ns == 0)
+        x->started_ns = now_ns;
+    for (unsigned i = 0; i < b->n; i++) {
+        struct rte_ring *r = b->rings[i * (b->n + 1) + b->n];
+        unsigned n = rte_ring_dequeue_burst_elem(r, ds, sizeof(ds[0]),
+                                                 PT_CTL_BURST, NULL);
+
+        for (unsigned k = 0; k < n; k++)
+            dispatch(x, &ds[k]);
+        total += n;
+    }
+    syncs_advance(x);
+    if (b->cfg->mqtt_sys_interval_s != 0 && now_ns >= x->next_sys_ns) {
+        if (x->next_sys_ns != 0)
+            sys_tick(x, now_ns);
+        x->next_sys_ns = now_ns +
+                         (uint64_t)b->cfg->mqtt_sys_interval_s * 1000000000u;
+    }
+    return total;
+}
+
+int
+pt_broker_ctl_attach(struct pt_broker *b)
+{
+    struct pt_broker_ctl *x = calloc(1, sizeof(*x));
+
+    if (x == NULL)
+        return -ENOMEM;
+    x->b = b;
+    x->reg = pt_strmap_create(rte_rdtsc());
+    x->retained = pt_strmap_create(rte_rdtsc() * 31);
+    if (x->reg == NULL || x->retained == NULL) {
+        pt_strmap_free(x->reg);
+        pt_strmap_free(x->retained);
+        free(x);
+        return -ENOMEM;
+    }
+    b->ctl = x;
+    return 0;
+}
+
+static void
+free_reg(void *arg, const void *key, size_t len, void *value)
+{
+    (void)arg;
+    (void)key;
+    (void)len;
+    free(value);
+}
+
+static void
+free_retained(void *arg, const void *key, size_t len, void *value)
+{
+    (void)arg;
+    (void)key;
+    (void)len;
+    pt_msg_unref(value);
+}
+
+void
+pt_broker_ctl_detach(struct pt_broker *b)
+{
+    struct pt_broker_ctl *x = b->ctl;
+
+    if (x == NULL)
+        return;
+    while (x->syncs != NULL) {
+        struct sync *s = x->syncs;
+
+        x->syncs = s->next;
+        rte_pktmbuf_free(s->d.ptr);
+        free(s);
+    }
+    pt_strmap_each(x->reg, free_reg, NULL);
+    pt_strmap_each(x->retained, free_retained, NULL);
+    pt_strmap_free(x->reg);
+    pt_strmap_free(x->retained);
+    free(x);
+    b->ctl = NULL;
+}
+
+void
+pt_broker_ctl_stats(const struct pt_broker *b,
+                    struct pt_broker_ctl_stats *out)
+{
+    const uint64_t *s;
+    uint64_t *d = (uint64_t *)out;
+
+    if (b->ctl == NULL) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    s = (const uint64_t *)&b->ctl->st;
+    for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+        d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+    {
+        struct pt_mqtt_route_stats rs;
+
+        pt_mqtt_route_stats(b->route, &rs);
+        out->routes = rs.routes_used;
+    }
+}

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * One handler per client -> server packet type, as the connection actor
+ * (mqtt_conn.c) parses them, and the routing of a published message:
+ * the global route table says which cores have subscribers, each gets the
+ * message once by ring, and this core's own subscribers get it from its
+ * trie.
+ *
+ * What is refused here (the codec refused the malformed): a first packet
+ * other than CONNECT, a second CONNECT, client ids longer than the broker
+ * keeps, more unreleased QoS 2 ids than the window allows. Each closes
+ * that connection only and is counted.
+ *
+ * Threading: the core's lcore only.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <petrel/log.h>
+#include <petrel/tcp.h>
+
+#include "mqtt_priv.h"
+
+static void
+send_ack(struct pt_mqtt_conn *c, uint8_t type, uint16_t pid)
+{
+    uint8_t b[4];
+
+    pt_mqtt_encode_ack(b, type, pid);
+    pt_mqtt_conn_send_bytes(c, b, sizeof(b));
+}
+
+/* ---- routing ---- */
+
+struct deliver_ctx {
+    struct pt_mqtt_core *mc;
+    struct rte_mbuf *msg;
+};
+
+static void
+deliver_cb(void *arg, uint64_t sub_id, uint8_t qos)
+{
+    struct deliver_ctx *x = arg;
+    struct pt_mqtt_session *s = pt_actor_lookup(x->mc->sids, sub_id);
+
+    if (s == NULL)
+        return;
+    pt_mqtt_session_deliver(x->mc, s, x->msg,
+                            RTE_MIN(qos, pt_msg_meta(x->msg)->qos), false);
+}
+
+void
+pt_mqtt_deliver_local(struct pt_mqtt_core *mc, struct rte_mbuf *msg)
+{
+    struct deliver_ctx x = { .mc = mc, .msg = msg };
+
+    pt_mqtt_trie_match(mc->trie, pt_msg_topic(msg),
+                       pt_msg_meta(msg)->topic_len, deliver_cb, &x);
+}
+
+void
+pt_mqtt_publish_route(struct pt_mqtt_core *mc, struct rte_mbuf *msg)
+{
+    uint64_t mask = pt_mqtt_route_match(mc->b->route, pt_msg_topic(msg),
+                                        pt_msg_meta(msg)->topic_len);
+    uint64_t others = mask & ~(UINT64_C(1) << mc->core);
+
+    if (mask == 0)
+        pt_mqtt_count(mc, PT_MQTT_C_PUB_NO_SUB, 1);
+    while (others != 0) {
+        unsigned to = (unsigned)__builtin_ctzll(others);
+        struct pt_bus_desc d = { .type = PT_BUS_PUBLISH, .ptr = msg };
+
+        others &= others - 1;
+        pt_msg_ref(msg);
+        if (pt_mqtt_bus_send(mc, to, &d) != 0)
+            pt_msg_unref(msg);
+    }
+    if (mask & (UINT64_C(1) << mc->core))
+        pt_mqtt_deliver_local(mc, msg);
+    pt_msg_unref(msg);
+}
+
+/* ---- CONNECT ---- */
+
+static struct rte_mbuf *
+will_build(struct pt_mqtt_core *mc, const struct pt_mqtt_connect *cp)
+{
+    return pt_msg_build(mc->pool, cp->will_topic.p, cp->will_topic.len,
+                        &cp->will_msg, NULL, 0, cp->will_qos,
+                        cp->will_retain);
+}
+
+static void
+handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
+{
+    struct pt_mqtt_core *mc = c->mc;
+    struct pt_bus_login lg = {
+        .cid_len = cp->client_id.len,
+        .user_len = cp->has_username ? cp->username.len : 0,
+        .clean = cp->clean_session,
+        .has_user = cp->has_username,
+        .has_password = cp->has_password,
+    };
+    struct pt_bus_desc d = { .type = PT_BUS_LOGIN, .id = c->id };
+    struct rte_mbuf *head = NULL, *tail = NULL;
+    struct pt_mqtt_session *s;
+
+    pt_mqtt_count(mc, PT_MQTT_C_CONNECTS, 1);
+    if (cp->client_id.len > PT_MQTT_CID_MAX) {
+        uint8_t ack[4];
+
+        pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_IDENTIFIER);
+        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+        pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
+        pt_mqtt_conn_violation(c, 0, PT_MQTT_V_CLIENT_ID_LONG);
+        return;
+    }
+    if (rte_mempool_get(mc->b->sessions, (void **)&s) != 0) {
+        uint8_t ack[4];
+
+        pt_mqtt_count(mc, PT_MQTT_C_SESSION_FULL, 1);
+        pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_UNAVAILABLE);
+        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+        pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
+        pt_mqtt_conn_close(c, false);
+        return;
+    }
+    /* a provisional session holds the client id until the login answer */
+    memset(s, 0, offsetof(struct pt_mqtt_session, cid));
+    s->clean = cp->clean_session;
+    s->cid_len = (uint8_t)cp->client_id.len;
+    memcpy(s->cid, cp->client_id.p, cp->client_id.len);
+    c->s = s;
+    c->clean = cp->clean_session;
+    c->keepalive = cp->keepalive;
+    if (cp->will) {
+        c->will = will_build(mc, cp);
+        if (c->will == NULL) {
+            pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
+            pt_mqtt_conn_close(c, false);
+            return;
+        }
+    }
+    if (pt_mqtt_blob_append(mc->pool, &head, &tail, &lg, sizeof(lg)) != 0 ||
+        pt_mqtt_blob_append(mc->pool, &head, &tail, cp->client_id.p,
+                            cp->client_id.len) != 0 ||
+        (cp->has_username &&
+         pt_mqtt_blob_append(mc->pool, &head, &tail, cp->username.p,
+                             cp->username.len) != 0)) {
+        pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
+        rte_pktmbuf_free(head);
+        pt_mqtt_conn_close(c, false);
+        return;
+    }
+    d.ptr = head;
+    if (pt_mqtt_bus_send(mc, mc->b->n, &d) != 0) {
+        uint8_t ack[4];
+
+        rte_pktmbuf_free(head);
+        pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_UNAVAILABLE);
+        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+        pt_mqtt_conn_close(c, false);
+        return;
+    }
+    c->state = PT_MC_WAIT_LOGIN;
+    c->paused = 1;
+}
+
+/* ---- PUBLISH and acknowledgements ---- */
+
+static struct pt_mqtt_qent *
+rx_qos2_find(struct pt_mqtt_session *s, uint16_t pid,
+             struct pt_mqtt_qent ***prevp)
+{
+    struct pt_mqtt_qent **pp = &s->rx_qos2;
+
+    for (; *pp != NULL; pp = &(*pp)->next) {
+        if ((*pp)->pid == pid) {
+            if (prevp != NULL)
+                *prevp = pp;
+            return *pp;
+        }
+    }
+    return NULL;
+}
+
+static void
+handle_publish(struct pt_mqtt_conn *c, const struct pt_mqtt_publish *p)
+{
+    struct pt_mqtt_core *mc = c->mc;
+    struct pt_mqtt_session *s = c->s;
+    struct pt_mqtt_qent *q = NULL;
+    struct rte_mbuf *msg;
+
+    pt_mqtt_count(mc, PT_MQTT_C_PUB_RX, 1);
+    if (p->qos == 2) {
+        if (rx_qos2_find(s, p->packet_id, NULL) != NULL) {
+            /* MQTT-4.3.3-2: already routed; acknowledge again only */
+            pt_mqtt_count(mc, PT_MQTT_C_QOS2_DUP, 1);
+            send_ack(c, PT_MQTT_T_PUBREC, p->packet_id);
+            return;
+        }
+        if (s->n_rx_qos2 >= mc->b->cfg->mqtt_max_inflight * 4u) {
+            pt_mqtt_conn_violation(c, 0, PT_MQTT_V_QOS2_WINDOW);
+            return;
+        }
+        if (rte_mempool_get(mc->b->qents, (void **)&q) != 0) {
+            pt_mqtt_count(mc, PT_MQTT_C_QUEUE_DROP, 1);
+            return;     /* not acknowledged: the client sends it again */
+        }
+    }
+    msg = pt_msg_build(mc->pool, p->topic.p, p->topic.len, &p->payload,
+                       NULL, 0, p->qos, p->retain);
+    if (msg == NULL) {
+        pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
+        if (q != NULL)
+            rte_mempool_put(mc->b->qents, q);
+        return;         /* not acknowledged (QoS > 0) */
+    }
+    if (p->retain) {
+        struct pt_bus_desc d = { .type = PT_BUS_RETAIN, .ptr = msg };
+
+        pt_msg_ref(msg);
+        if (pt_mqtt_bus_send(mc, mc->b->n, &d) != 0)
+            pt_msg_unref(msg);
+    }
+    pt_mqtt_publish_route(mc, msg);
+    if (p->qos == 1) {
+        send_ack(c, PT_MQTT_T_PUBACK, p->packet_id);
+    } else if (p->qos == 2) {
+        memset(q, 0, sizeof(*q));
+        q->pid = p->packet_id;
+        q->state = PT_Q_RX_QOS2;
+        q->next = s->rx_qos2;
+        s->rx_qos2 = q;
+        s->n_rx_qos2++;
+        send_ack(c, PT_MQTT_T_PUBREC, p->packet_id);
+    }
+}
+
+static void
+handle_pubrel(struct pt_mqtt_conn *c, uint16_t pid)
+{
+    struct pt_mqtt_session *s = c->s;
+    struct pt_mqtt_qent **pp, *q = rx_qos2_find(s, pid, &pp);
+
+    if (q != NULL) {
+        *pp = q->next;
+        s->n_rx_qos2--;
+        rte_mempool_put(c->mc->b->qents, q);
+    }
+    /* MQTT-4.3.3-2: PUBCOMP even for an id we no longer hold */
+    send_ack(c, PT_MQTT_T_PUBCOMP, pid);
+}
+
+/* ---- SUBSCRIBE / UNSUBSCRIBE ---- */
+
+static void
+handle_subscribe(struct pt_mqtt_conn *c, struct pt_mqtt_subscribe *sp)
+{
+    struct pt_mqtt_core *mc = c->mc;
+    struct pt_mqtt_session *s = c->s;
+    struct pt_bus_sync hdr = { 0 };
+    struct rte_mbuf *head = NULL, *tail = NULL, *recs = NULL, *rtail = NULL;
+    uint8_t codes[256], *codebuf = codes;
+    uint8_t suback[4 + 256];
+    struct pt_mqtt_str f;
+    uint8_t qos;
+    uint32_t n = 0;
+    int more;
+    bool fail = false;
+    struct pt_bus_desc d = { .type = PT_BUS_SYNC, .id = c->id };
+
+    while ((more = pt_mqtt_iter_next(&sp->it, &f, &qos)) == 1) {
+        bool new_route = pt_mqtt_trie_filter_subs(mc->trie, f.p, f.len) == 0;
+        int rc = pt_mqtt_trie_subscribe(mc->trie, f.p, f.len, s->id, qos);
+        uint8_t code = qos;
+
+        if (rc < 0) {
+            code = 0x80;
+        } else {
+            if (rc == 0)
+                s->n_subs++;
+            if (new_route) {
+                struct pt_bus_desc r = { .type = PT_BUS_ROUTE_ADD };
+
+                r.ptr = pt_mqtt_blob(mc->pool, f.p, f.len);
+                if (r.ptr == NULL || pt_mqtt_bus_send(mc, mc->b->n, &r)) {
+                    rte_pktmbuf_free(r.ptr);
+                    if (rc == 0) {
+                        pt_mqtt_trie_unsubscribe(mc->trie, f.p, f.len, s->id);
+                        s->n_subs--;
+                    }
+                    code = 0x80;
+                }
+            }
+        }
+        if (code == 0x80) {
+            pt_mqtt_count(mc, PT_MQTT_C_SUB_REFUSED, 1);
+        } else {
+            uint8_t rec[3] = { code, (uint8_t)(f.len >> 8), (uint8_t)f.len };
+
+            pt_mqtt_count(mc, PT_MQTT_C_SUBSCRIBES, 1);
+            hdr.n_filters++;
+            if (pt_mqtt_blob_append(mc->pool, &recs, &rtail, rec, 3) ||
+                pt_mqtt_blob_append(mc->pool, &recs, &rtail, f.p, f.len))
+                fail = true;
+        }
+        if (n < sizeof(codes))
+            codebuf[n] = code;
+        n++;
+    }
+    if (more < 0 || n > sizeof(codes)) {
+        /* more than 256 filters in one SUBSCRIBE, or scratch: refuse */
+        rte_pktmbuf_free(recs);
+        pt_mqtt_conn_violation(c, PT_MQTT_E_SCRATCH, -1);
+        return;
+    }
+    hdr.reply_len = (uint16_t)pt_mqtt_encode_suback(suback, sizeof(suback),
+                                                    sp->packet_id, codes, n);
+    if (fail ||
+        pt_mqtt_blob_append(mc->pool, &head, &tail, &hdr, sizeof(hdr)) ||
+        pt_mqtt_blob_append(mc->pool, &head, &tail, suback, hdr.reply_len)) {
+        pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
+        rte_pktmbuf_free(head);
+        rte_pktmbuf_free(recs);
+        pt_mqtt_conn_close(c, true);
+        return;
+    }
+    if (recs != NULL && rte_pktmbuf_chain(head, recs) != 0) {
+        rte_pktmbuf_free(head);
+        rte_pktmbuf_free(recs);
+        pt_mqtt_conn_close(c, true);
+        return;
+    }
+    /* SUBACK once every core sees the routes (and after it the retained
+     * messages): the control plane sends the reply back */
+    d.u64 = s->id;
+    d.ptr = head;
+    if (pt_mqtt_bus_send(mc, mc->b->n, &d) != 0) {
+        rte_pktmbuf_free(head);
+        pt_mqtt_conn_close(c, true);
+        return;
+    }
+    mc->syncs_pending++;
+    c->paused = 1;
+}
+
+static void
+handle_unsubscribe(struct pt_mqtt_conn *c, struct pt_mqtt_subscribe *sp)
+{
+    struct pt_mqtt_str f;
+
+    while (pt_mqtt_iter_next(&sp->it, &f, NULL) == 1) {
+        if (pt_mqtt_session_unsubscribe(c->mc, c->s, f.p, f.len) == 0)
+            pt_mqtt_count(c->mc, PT_MQTT_C_UNSUBSCRIBES, 1);
+    }
+    /* MQTT-3.10.4-5: UNSUBACK even when nothing matched */
+    send_ack(c, PT_MQTT_T_UNSUBACK, sp->packet_id);
+}
+
+/* ---- dispatch ---- */
+
+void
+pt_mqtt_handle(struct pt_mqtt_conn *c, struct pt_mqtt_packet *p)
+{
+    struct pt_mqtt_core *mc = c->mc;
+
+    if (c->state == PT_MC_WAIT_CONNECT) {
+        if (p->type != PT_MQTT_T_CONNECT) {
+            pt_mqtt_conn_violation(c, 0, PT_MQTT_V_FIRST_NOT_CONNECT);
+            return;
+        }
+        handle_connect(c, &p->u.connect);
+        return;
+    }
+    switch (p->type) {
+    case PT_MQTT_T_CONNECT:
+        pt_mqtt_conn_violation(c, 0, PT_MQTT_V_SECOND_CONNECT);
+        break;
+    case PT_MQTT_T_PUBLISH:
+        handle_publish(c, &p->u.publish);
+        break;
+    case PT_MQTT_T_PUBACK:
+    case PT_MQTT_T_PUBREC:
+    case PT_MQTT_T_PUBCOMP:
+        pt_mqtt_session_ack(mc, c->s, p->type, p->u.packet_id);
+        /* MQTT-4.3.3: PUBREL answers every PUBREC, known id or not */
+        if (p->type == PT_MQTT_T_PUBREC)
+            send_ack(c, PT_MQTT_T_PUBREL, p->u.packet_id);
+        pt_mqtt_session_pump(mc, c->s);
+        break;
+    case PT_MQTT_T_PUBREL:
+        handle_pubrel(c, p->u.packet_id);
+        break;
+    case PT_MQTT_T_SUBSCRIBE:
+        handle_subscribe(c, &p->u.sub);
+        break;
+    case PT_MQTT_T_UNSUBSCRIBE:
+        handle_unsubscribe(c, &p->u.sub);
+        break;
+    case PT_MQTT_T_PINGREQ: {
+        uint8_t b[2];
+
+        pt_mqtt_count(mc, PT_MQTT_C_PINGS, 1);
+        pt_mqtt_encode_pingresp(b);
+        pt_mqtt_conn_send_bytes(c, b, sizeof(b));
+        break;
+    }
+    case PT_MQTT_T_DISCONNECT:
+        /* MQTT-3.14.4-3: the will is discarded */
+        pt_mqtt_count(mc, PT_MQTT_C_DISCONNECTS, 1);
+        pt_mqtt_conn_close(c, false);
+        break;
+    default:
+        break;      /* the codec refuses every other type */
+    }
+}
