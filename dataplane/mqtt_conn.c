@@ -118,20 +118,100 @@ pt_mqtt_timer_fired(struct pt_timer *t, void *arg)
                  mc->now_ms + PT_MQTT_CONNECT_TIMEOUT_MS);
 }
 
+/*
+ * Output order: everything for a connection goes out in the order it was
+ * sent. What TCP cannot take yet (its send queue holds tcp.snd_buf bytes)
+ * waits in c->txq, and `sent` pushes it on. txq is bounded by
+ * mqtt.max_packet + tcp.snd_buf, so one packet of any allowed size always
+ * fits behind a full window.
+ */
+
+/* Hand TCP as much of txq as its send queue takes, whole segments first;
+ * a segment larger than the space left is split by copying (only when
+ * that space is worth a segment). */
+static void
+tx_push(struct pt_mqtt_conn *c)
+{
+    while (c->txq != NULL) {
+        struct rte_mbuf *h = c->txq, *last = NULL, *rest = h;
+        uint32_t space = pt_tcp_send_space(c->tcp), take = 0;
+        uint16_t segs = 0;
+
+        while (rest != NULL && take + rest->data_len <= space) {
+            take += rest->data_len;
+            segs++;
+            last = rest;
+            rest = rest->next;
+        }
+        if (last == NULL) {
+            struct rte_mbuf *part;
+            uint32_t n = RTE_MIN(space, (uint32_t)h->data_len);
+
+            if (space < 536 && space < h->pkt_len)
+                return;         /* wait for a worthwhile window */
+            part = rte_pktmbuf_alloc(c->mc->pool);
+            if (part == NULL || rte_pktmbuf_tailroom(part) < n) {
+                rte_pktmbuf_free(part);
+                return;         /* `sent` comes again */
+            }
+            memcpy(rte_pktmbuf_append(part, (uint16_t)n),
+                   rte_pktmbuf_mtod(h, void *), n);
+            if (pt_tcp_send(c->tcp, part) < 0) {
+                rte_pktmbuf_free(part);
+                return;
+            }
+            rte_pktmbuf_adj(h, (uint16_t)n);
+            continue;
+        }
+        if (rest != NULL) {
+            rest->pkt_len = h->pkt_len - take;
+            rest->nb_segs = (uint16_t)(h->nb_segs - segs);
+            last->next = NULL;
+            h->pkt_len = take;
+            h->nb_segs = segs;
+        }
+        if (pt_tcp_send(c->tcp, h) < 0) {
+            /* closing under us: drop what waits */
+            rte_pktmbuf_free(rest);
+            rte_pktmbuf_free(h);
+            c->txq = NULL;
+            return;
+        }
+        c->txq = rest;
+    }
+}
+
 int
 pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m)
 {
     uint32_t len = m->pkt_len;
-    int rc;
+    uint64_t limit;
 
     if (c->tcp == NULL || c->state == PT_MC_CLOSING) {
         rte_pktmbuf_free(m);
         return -EPIPE;
     }
-    rc = pt_tcp_send(c->tcp, m);
-    if (rc < 0) {
-        rte_pktmbuf_free(m);
-        return rc;
+    if (c->txq == NULL && len <= pt_tcp_send_space(c->tcp)) {
+        int rc = pt_tcp_send(c->tcp, m);
+
+        if (rc < 0) {
+            rte_pktmbuf_free(m);
+            return rc;
+        }
+    } else {
+        limit = (uint64_t)c->mc->b->cfg->mqtt_max_packet +
+                c->mc->b->cfg->tcp_snd_buf;
+        if ((c->txq != NULL ? c->txq->pkt_len : 0) + (uint64_t)len > limit) {
+            rte_pktmbuf_free(m);
+            return -EAGAIN;     /* a consumer this slow loses QoS 0 */
+        }
+        if (c->txq == NULL) {
+            c->txq = m;
+        } else if (rte_pktmbuf_chain(c->txq, m) != 0) {
+            rte_pktmbuf_free(m);
+            return -EAGAIN;
+        }
+        tx_push(c);
     }
     pt_mqtt_count(c->mc, PT_MQTT_C_TX_BYTES, len);
     return 0;
@@ -297,6 +377,8 @@ pt_mqtt_conn_close(struct pt_mqtt_conn *c, bool send_will)
     }
     rte_pktmbuf_free(c->rx);
     c->rx = NULL;
+    rte_pktmbuf_free(c->txq);
+    c->txq = NULL;
     pt_actor_release(mc->actors, c->id);
     if (c->tcp != NULL)
         pt_tcp_close(c->tcp);
@@ -368,6 +450,8 @@ conn_sent(void *user, struct pt_tcp_conn *tc, uint32_t bytes)
 
     (void)tc;
     (void)bytes;
+    if (c->txq != NULL && c->state != PT_MC_CLOSING)
+        tx_push(c);
     if (c->state == PT_MC_CONNECTED && c->s != NULL)
         pt_mqtt_session_pump(c->mc, c->s);
 }

@@ -238,6 +238,7 @@ struct pt_mqtt_conn {
     struct pt_mqtt_core *mc;
     struct rte_mbuf *rx;             /* received, not yet parsed */
     struct rte_mbuf *will;           /* will message, NULL if none */
+    struct rte_mbuf *txq;            /* sent, not yet taken by TCP */
     struct pt_timer timer;           /* connect timeout / keep-alive */
     uint64_t id;                     /* actor id */
     uint32_t rx_off;                 /* parsed bytes at rx's front */

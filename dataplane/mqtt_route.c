@@ -522,11 +522,13 @@ pt_mqtt_route_create(unsigned n_cores, uint32_t max_routes, int socket_id)
 {
     struct pt_mqtt_route *r;
     size_t qsz;
+    int err;
 
     if (!args_ok(n_cores, max_routes)) {
         rte_errno = EINVAL;
         return NULL;
     }
+    rte_errno = ENOMEM; /* unless a step below says otherwise */
     r = rte_zmalloc_socket("pt_mqtt_route", sizeof(*r), RTE_CACHE_LINE_SIZE,
                            socket_id);
     if (r == NULL)
@@ -539,21 +541,26 @@ pt_mqtt_route_create(unsigned n_cores, uint32_t max_routes, int socket_id)
         r->copy[i] = pt_mqtt_trie_create(trie_nodes(max_routes), max_routes,
                                          socket_id);
         if (r->copy[i] == NULL)
-            goto fail;
+            goto fail; /* rte_errno set */
     }
     qsz = rte_rcu_qsbr_get_memsize(n_cores);
     r->qsbr = rte_zmalloc_socket("pt_mqtt_route_qsbr", qsz,
                                  RTE_CACHE_LINE_SIZE, socket_id);
-    if (r->qsbr == NULL || rte_rcu_qsbr_init(r->qsbr, n_cores) != 0)
+    if (r->qsbr == NULL) {
+        rte_errno = ENOMEM;
         goto fail;
+    }
+    if (rte_rcu_qsbr_init(r->qsbr, n_cores) != 0)
+        goto fail; /* rte_errno set */
     r->bytes_allocated = sizeof(*r) + qsz +
         2 * (uint64_t)pt_mqtt_trie_memory(trie_nodes(max_routes),
                                           max_routes);
     return r;
 
 fail:
+    err = rte_errno;
     pt_mqtt_route_free(r);
-    rte_errno = ENOMEM;
+    rte_errno = err;
     return NULL;
 }
 

@@ -33,6 +33,8 @@
 
 #include "pt_test.h"
 
+#define MAX_ROUTES ((PT_MQTT_TRIE_MAX_POOL - PT_MQTT_TRIE_MAX_LEVELS - 1) / 2)
+
 static struct pt_mqtt_route *
 route(unsigned cores, uint32_t max)
 {
@@ -137,8 +139,14 @@ test_mqtt_route_bad_create(void **state)
     assert_null(pt_mqtt_route_create(65, 16, SOCKET_ID_ANY));
     assert_null(pt_mqtt_route_create(4, 0, SOCKET_ID_ANY));
     assert_null(pt_mqtt_route_create(4, PT_MQTT_TRIE_MAX_POOL, SOCKET_ID_ANY));
+    assert_int_equal(rte_errno, EINVAL);
     assert_int_equal(pt_mqtt_route_memory(0, 16), 0);
+    assert_int_equal(pt_mqtt_route_memory(65, 16), 0);
     assert_int_equal(pt_mqtt_route_memory(4, 0), 0);
+    /* the largest table: two nodes per route and one deep filter fit
+     * PT_MQTT_TRIE_MAX_POOL nodes */
+    assert_true(pt_mqtt_route_memory(64, MAX_ROUTES) > 2ull * MAX_ROUTES * 100);
+    assert_int_equal(pt_mqtt_route_memory(64, MAX_ROUTES + 1), 0);
     pt_mqtt_route_free(NULL);
 
     r = route(64, 1000);
@@ -447,6 +455,43 @@ test_mqtt_route_enospc(void **state)
     pt_mqtt_route_free(r);
 }
 
+/* GRACE reservations count a level shared by queued adds once, and an
+ * add of a pair the active copy has costs nothing. */
+static void
+test_mqtt_route_grace_reserve(void **state)
+{
+    /* 40 routes: 145 nodes, 72 chunks, 40 entries per copy */
+    struct pt_mqtt_route *r = route(1, 40);
+    const char *shared = "shared_level_name_of_30_bytes_/s2/s3"; /* 2 chunks */
+    char f[64];
+
+    (void)state;
+    pt_mqtt_route_reader_register(r, 0);
+    assert_int_equal(add(r, "x", 0), 1);
+    pt_mqtt_route_poll(r);                         /* grace */
+    /* unshared, each would reserve 4 nodes and 2 chunks: 39 x 4 > 144 */
+    for (unsigned i = 0; i < 39; i++) {
+        snprintf(f, sizeof(f), "%s/%u", shared, i);
+        if (add(r, f, 0) <= 0)
+            fail_msg("add %s refused", f);
+    }
+    snprintf(f, sizeof(f), "%s/x", shared);
+    assert_int_equal(add(r, f, 0), -ENOSPC);       /* entries: 1 + 39 */
+    assert_int_equal(add(r, "x", 0), 41);          /* has it: free */
+    assert_int_equal(stats(r).pending, 41);
+    settle(r);
+    assert_int_equal(stats(r).routes_used, 40);
+    snprintf(f, sizeof(f), "%s/38", shared);
+    assert_int_equal(match(r, f), 0x1);
+    assert_true(del(r, "none", 0) > 0);            /* look at the other */
+    pt_mqtt_route_poll(r);
+    assert_int_equal(stats(r).routes_used, 40);
+    assert_int_equal(match(r, f), 0x1);
+    settle(r);
+    pt_mqtt_route_reader_unregister(r, 0);
+    pt_mqtt_route_free(r);
+}
+
 /* ---- two reader threads against a busy writer ---- */
 
 #define T_ROUTES 10000
@@ -601,6 +646,7 @@ main(void)
         cmocka_unit_test(test_mqtt_route_visible_after_quiescent),
         cmocka_unit_test(test_mqtt_route_copies_equal),
         cmocka_unit_test(test_mqtt_route_enospc),
+        cmocka_unit_test(test_mqtt_route_grace_reserve),
         cmocka_unit_test(test_mqtt_route_threads),
     };
 
