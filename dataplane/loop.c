@@ -404,11 +404,14 @@ pt_dp_destroy(struct pt_dp *dp)
         /* TCP first: its `closed` callbacks still reach the MQTT core */
         pt_tcp_free(dp->cores[i].tcp);
         pt_mqtt_core_free(dp->cores[i].mqtt);
+    }
+    /* the rings hold mbufs of the cores' pools: drain them first */
+    pt_broker_free(dp->broker);
+    for (unsigned i = 0; dp->cores != NULL && i < dp->n; i++) {
         pt_net_free(dp->cores[i].net);
         pt_fault_free(dp->cores[i].fault);
         rte_mempool_free(dp->cores[i].pool);
     }
-    pt_broker_free(dp->broker);
     rte_free(dp->cores);
     rte_free(dp);
 }

@@ -81,9 +81,9 @@ pt_mqtt_conn_arm(struct pt_mqtt_conn *c)
             return;
         }
         /* MQTT-3.1.2-24: one and a half keep-alive periods */
-        due = (uint64_t)c->last_rx_ms + (uint64_t)c->keepalive * 1500u;
+        due = c->last_rx_ms + (uint64_t)c->keepalive * 1500u;
     } else {
-        due = (uint64_t)c->last_rx_ms + PT_MQTT_CONNECT_TIMEOUT_MS;
+        due = c->last_rx_ms + PT_MQTT_CONNECT_TIMEOUT_MS;
     }
     pt_timer_arm(mc->wheel, &c->timer, due);
 }
@@ -97,7 +97,7 @@ pt_mqtt_timer_fired(struct pt_timer *t, void *arg)
     if (c->state == PT_MC_CLOSING)
         return;
     if (c->state == PT_MC_CONNECTED) {
-        uint64_t due = (uint64_t)c->last_rx_ms + c->keepalive * 1500u;
+        uint64_t due = c->last_rx_ms + (uint64_t)c->keepalive * 1500u;
 
         if (c->keepalive == 0)
             return;
@@ -291,7 +291,7 @@ rx_process(struct pt_mqtt_conn *c)
             return;
         }
         c->rx_off += (uint32_t)n;
-        c->last_rx_ms = (uint32_t)mc->now_ms;
+        c->last_rx_ms = mc->now_ms;
         pt_mqtt_handle(c, &pkt);
     }
     if (c->state != PT_MC_CLOSING)
@@ -401,7 +401,7 @@ conn_accept(void *arg, struct pt_tcp_conn *tc, void **user)
     c->tcp = tc;
     c->mc = mc;
     c->state = PT_MC_WAIT_CONNECT;
-    c->last_rx_ms = (uint32_t)mc->now_ms;
+    c->last_rx_ms = mc->now_ms;
     pt_mqtt_conn_arm(c);
     pt_mqtt_gauge(&mc->st.connections, 1);
     *user = c;

@@ -364,7 +364,7 @@ go_connected(struct pt_mqtt_conn *c)
 {
     c->state = PT_MC_CONNECTED;
     pt_mqtt_gauge(&c->mc->st.connected, 1);
-    c->last_rx_ms = (uint32_t)c->mc->now_ms;
+    c->last_rx_ms = c->mc->now_ms;
     pt_mqtt_conn_arm(c);
     pt_mqtt_session_resend(c->mc, c->s);
     pt_mqtt_conn_resume(c);

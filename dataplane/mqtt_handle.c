@@ -134,6 +134,10 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
     c->s = s;
     c->clean = cp->clean_session;
     c->keepalive = cp->keepalive;
+    if (cp->will && cp->will_topic.len > PT_MSG_TOPIC_MAX) {
+        pt_mqtt_conn_violation(c, 0, PT_MQTT_V_TOPIC_LONG);
+        return;
+    }
     if (cp->will) {
         c->will = will_build(mc, cp);
         if (c->will == NULL) {
@@ -194,6 +198,10 @@ handle_publish(struct pt_mqtt_conn *c, const struct pt_mqtt_publish *p)
     struct rte_mbuf *msg;
 
     pt_mqtt_count(mc, PT_MQTT_C_PUB_RX, 1);
+    if (p->topic.len > PT_MSG_TOPIC_MAX) {
+        pt_mqtt_conn_violation(c, 0, PT_MQTT_V_TOPIC_LONG);
+        return;
+    }
     if (p->qos == 2) {
         if (rx_qos2_find(s, p->packet_id, NULL) != NULL) {
             /* MQTT-4.3.3-2: already routed; acknowledge again only */

@@ -60,6 +60,10 @@ struct pt_msg_meta {
 
 extern int pt_msg_dynfield_off;
 
+/** Longest topic a message carries: its fixed header and topic share the
+ * head segment (default mbuf data room 2048 bytes). */
+#define PT_MSG_TOPIC_MAX 2000
+
 static inline struct pt_msg_meta *
 pt_msg_meta(const struct rte_mbuf *m)
 {
@@ -243,7 +247,7 @@ struct pt_mqtt_conn {
     uint64_t id;                     /* actor id */
     uint32_t rx_off;                 /* parsed bytes at rx's front */
     uint32_t rx_uncredited;          /* held bytes not yet pt_tcp_recved */
-    uint32_t last_rx_ms;             /* core clock of the last packet */
+    uint64_t last_rx_ms;             /* core clock of the last packet */
     uint16_t keepalive;              /* seconds, 0 = none */
     uint8_t state;
     uint8_t will_qos;

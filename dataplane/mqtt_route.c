@@ -352,8 +352,8 @@ stage(struct pt_mqtt_route *r, const char *filter, size_t len,
     int rc;
 
     PT_HOT_ASSERT_OWNER(&r->writer);
-    /* the active copy is read-only for everyone during GRACE, the writer
-     * included, and only needed then */
+    /* validates the filter; during GRACE also measures what queuing it
+     * needs beyond the active copy (read-only, like for the readers) */
     if (core >= r->n_cores ||
         pt_mqtt_trie_filter_cost(r->state == ST_GRACE ? r->copy[r->active]
                                                       : NULL,

@@ -52,7 +52,8 @@ struct pt_mqtt_core;
     X(SECOND_CONNECT, "mqtt_second_connect", "a second CONNECT on a connection (MQTT-3.1.0-2)") \
     X(CLIENT_ID_LONG, "mqtt_client_id_too_long", "client id longer than the broker keeps (CONNACK 0x02)") \
     X(QOS2_WINDOW, "mqtt_qos2_window_full", "more unreleased QoS 2 packet ids than mqtt.max_inflight x 4") \
-    X(CONNECT_TIMEOUT, "mqtt_connect_timeout", "no CONNECT within 10 s of the TCP handshake")
+    X(CONNECT_TIMEOUT, "mqtt_connect_timeout", "no CONNECT within 10 s of the TCP handshake") \
+    X(TOPIC_LONG, "mqtt_topic_too_long", "PUBLISH or will topic longer than a message's head segment keeps (about 2000 bytes)")
 
 enum pt_mqtt_violation {
 #define PT_X(id, name, help) PT_MQTT_V_##id,

@@ -28,25 +28,32 @@
  * 2 * max_routes + PT_MQTT_TRIE_MAX_LEVELS + 1 nodes (two levels per
  * route on average plus one full-depth filter; long level names take the
  * trie's name chunks, max_nodes / 2 of them). A change is checked when
- * staged, so replaying it later can never fail: outside a grace period by
- * the real subscribe on the inactive copy (-ENOSPC changes nothing);
- * during one by reserving the worst case (every level a new node, its
- * chunks, an entry) against the active copy's free room, since pool use
- * depends only on the set of routes. So close to full an add staged
- * during a grace period may be refused where it would fit a moment later.
+ * staged, so replaying it later can never fail (a trie's pool use depends
+ * only on its set of routes, not on their history):
+ *   - outside a grace period, by the real subscribe on the inactive copy
+ *     (-ENOSPC changes nothing);
+ *   - during one, by a reservation against the active copy: each queued
+ *     add reserves the levels, chunks, entry and core record the active
+ *     copy lacks (pt_mqtt_trie_filter_cost()), a level shared by several
+ *     queued adds once. Queued deletes free nothing until applied, so
+ *     near full, "delete then add" within one grace period may be refused
+ *     where it fits a round later; an add of a pair the active copy has
+ *     costs nothing.
  *
  * Threading:
  *   - create/free: the writer, with no reader registered.
- *   - add/del/poll/visible_seq: the one writer thread (checked in
- *     -Dhot_debug builds); never blocks; add/del malloc a log entry.
+ *   - add/del/poll: the one writer thread (checked in -Dhot_debug
+ *     builds); never block; add/del malloc a log entry.
  *   - reader_*, quiescent, match: the dataplane core `core` itself (its
  *     reader id); match only while registered and online.
  *   - visible_seq and stats: any thread (relaxed counters, possibly stale).
  *
  * Memory: pt_mqtt_route_memory() bytes of rte_malloc memory on the given
  * socket (two tries, the QSBR variable, this table): about 400 bytes per
- * route. Staged log entries (40 bytes + the filter) live on the writer's
- * libc heap until their round completes.
+ * route. On the writer's libc heap: staged log entries (about 40 bytes +
+ * the filter) until their round completes, and the set of prefixes that
+ * adds queued during a grace period create (16-byte slots, at most half
+ * full, kept for the next grace period).
  *
  * Cost: match is one acquire load and pt_mqtt_trie_match_mask() (no
  * writes, no locks, no allocation); quiescent is one load and one store to
@@ -136,7 +143,8 @@ uint64_t pt_mqtt_route_match(const struct pt_mqtt_route *r,
  * @return the sequence number (> 0), or -EINVAL (invalid filter, more
  *         than PT_MQTT_TRIE_MAX_LEVELS levels or 65535 bytes, core >=
  *         n_cores), -ENOSPC (no room: nothing staged, the table is
- *         unchanged), -ENOMEM (no memory for the log entry).
+ *         unchanged), -ENOMEM (no memory for the writer's log: nothing
+ *         staged).
  */
 int64_t pt_mqtt_route_add(struct pt_mqtt_route *r, const char *filter,
                           size_t len, unsigned core);
