@@ -16,6 +16,7 @@
  *   MOVING --HANDOFF(session or none)--> ONLINE(new)     LOGIN_OK to new core
  *   MOVING --HANDOFF(miss) with an OFFLINE seen meanwhile--> MOVING
  *          (TAKEOVER again, by session id)
+ *   MOVING --HANDOFF(none) after END of the waiting login--> (none)
  *
  * Invariants: an entry in MOVING is never freed (its address travels in
  * TAKEOVER/HANDOFF); OFFLINE/END only apply when they name the entry's
@@ -67,6 +68,8 @@ struct reg {
     uint64_t new_conn;
     uint8_t new_clean;
     uint8_t retried;         /* MOVING: takeover by session id sent */
+    uint8_t new_gone;        /* MOVING: the waiting login's connection
+                              * closed meanwhile */
     uint16_t cid_len;
     char cid[PT_MQTT_CID_MAX];
 };
@@ -220,6 +223,7 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         e->state = R_MOVING;
         e->sid = 0;
         e->retried = 0;
+        e->new_gone = 0;
         e->new_core = core;
         e->new_conn = d->id;
         e->new_clean = lg.clean;
@@ -239,6 +243,7 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         e->state = R_MOVING;
         e->conn = 0;
         e->retried = 1;
+        e->new_gone = 0;
         e->new_core = core;
         e->new_conn = d->id;
         e->new_clean = lg.clean;
@@ -246,7 +251,9 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         break;
     case R_MOVING:
         /* two logins racing for one id: the newest wins */
-        login_fail(x, e->new_core, e->new_conn, 0xff);
+        if (!e->new_gone)
+            login_fail(x, e->new_core, e->new_conn, 0xff);
+        e->new_gone = 0;
         e->new_core = core;
         e->new_conn = d->id;
         e->new_clean = lg.clean;
@@ -265,6 +272,10 @@ on_handoff(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         e->retried = 1;
         e->core = core;
         takeover_send(x, e, e->sid, PT_BUS_F_SESSION);
+        return;
+    }
+    if (e->new_gone && d->ptr == NULL) {
+        reg_remove(x, e);   /* nobody left to answer, nothing to keep */
         return;
     }
     if (d->ptr != NULL)
@@ -338,6 +349,8 @@ on_end(struct pt_broker_ctl *x, struct pt_bus_desc *d)
         reg_remove(x, e);
     else if (e->state == R_MOVING && e->conn == d->u64)
         e->sid = 0;
+    else if (e->state == R_MOVING && e->new_conn == d->u64)
+        e->new_gone = 1;
 }
 
 /* ---- retained ---- */

@@ -368,7 +368,17 @@ pt_mqtt_conn_close(struct pt_mqtt_conn *c, bool send_will)
     c->s = NULL;
     if (s != NULL) {
         if (prev == PT_MC_WAIT_LOGIN) {
-            /* provisional: the login answer will find the id released */
+            /* provisional: the login answer will find the id released;
+             * END tells the registry this connection is gone (it comes
+             * after the LOGIN on the same ring) */
+            struct pt_bus_desc d = { .type = PT_BUS_END, .u64 = c->id };
+
+            d.ptr = pt_mqtt_blob(mc->pool, s->cid, s->cid_len);
+            if (d.ptr == NULL || pt_mqtt_bus_send(mc, mc->b->n, &d) != 0)
+                rte_pktmbuf_free(d.ptr);
+            rte_mempool_put(mc->b->sessions, s);
+        } else if (prev == PT_MC_WAIT_CONNECT) {
+            /* provisional, and no LOGIN went out (it failed) */
             rte_mempool_put(mc->b->sessions, s);
         } else {
             s->conn = NULL;

@@ -388,13 +388,9 @@ login_ok(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
         if (s != NULL) {
             s->conn = NULL;
             pt_mqtt_session_lost(mc, s, d->id);
-        } else {
-            struct pt_bus_desc e = { .type = PT_BUS_END, .u64 = d->id };
-            /* the registry still names this connection: clear it */
-            e.ptr = pt_mqtt_blob(mc->pool, "", 0);
-            if (e.ptr == NULL || pt_mqtt_bus_send(mc, mc->b->n, &e) != 0)
-                rte_pktmbuf_free(e.ptr);
         }
+        /* without a session there is nothing to do: the connection's
+         * close already sent END */
         return;
     }
     prov = c->s;
