@@ -748,5 +748,6 @@ pt_broker_ctl_stats(const struct pt_broker *b,
 
         pt_mqtt_route_stats(b->route, &rs);
         out->routes = rs.routes_used;
+        out->route_bytes = rs.bytes_used;
     }
 }

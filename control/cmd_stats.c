@@ -84,11 +84,11 @@ broker_json(struct pt_buf *out, const struct pt_broker *b)
                   ",\"broker\":{\"logins\":%lu,\"logins_refused\":%lu,"
                   "\"client_ids_taken_over\":%lu,\"client_ids\":%lu,"
                   "\"retained\":%lu,\"retained_dropped\":%lu,"
-                  "\"route_syncs\":%lu,\"routes\":%lu,"
+                  "\"route_syncs\":%lu,\"routes\":%lu,\"route_bytes\":%lu,"
                   "\"sys_published\":%lu,\"control_ring_full\":%lu}",
                   st.logins, st.refused, st.takeovers, st.clients,
                   st.retained, st.retained_dropped, st.route_syncs,
-                  st.routes, st.sys_published, st.ring_full);
+                  st.routes, st.route_bytes, st.sys_published, st.ring_full);
 }
 
 static void

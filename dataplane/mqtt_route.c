@@ -594,4 +594,6 @@ pt_mqtt_route_stats(const struct pt_mqtt_route *r,
     out->grace_periods = stat_load(&r->st_graces);
     out->pending = stat_load(&r->st_pending);
     out->bytes_allocated = r->bytes_allocated;
+    /* both copies hold the same routes (once replays are done) */
+    out->bytes_used = 2 * st.bytes_used;
 }

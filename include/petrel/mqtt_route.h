@@ -80,6 +80,7 @@ struct pt_mqtt_route_stats {
     uint64_t grace_periods;   /**< grace periods completed */
     uint64_t pending;         /**< staged changes not yet visible */
     uint64_t bytes_allocated; /**< rte_malloc bytes (tries, QSBR, table) */
+    uint64_t bytes_used;      /**< trie bytes in use, both copies */
 };
 
 /**
