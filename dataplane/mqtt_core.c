@@ -86,6 +86,14 @@ pt_broker_memory(const struct pt_config *cfg, unsigned n)
            pt_mqtt_route_memory(n, cfg->mqtt_max_routes) + (4u << 20);
 }
 
+/* Per-lcore cache of a node-wide pool: 256, or less for a small pool
+ * (rte_mempool_create refuses a cache above pool size / 1.5). */
+static unsigned
+pool_cache(uint32_t size)
+{
+    return RTE_MIN(256u, size * 2 / 3);
+}
+
 struct pt_broker *
 pt_broker_create(const struct pt_config *cfg, unsigned n,
                  struct rte_mempool *msg_pool, int socket_id)
@@ -124,11 +132,14 @@ pt_broker_create(const struct pt_config *cfg, unsigned n,
     }
     b->sessions = rte_mempool_create("pt_mqtt_sessions",
                                      sessions_total(cfg, n),
-                                     sizeof(struct pt_mqtt_session), 256, 0,
+                                     sizeof(struct pt_mqtt_session),
+                                     pool_cache(sessions_total(cfg, n)), 0,
                                      NULL, NULL, NULL, NULL, socket_id, 0);
     b->qents = rte_mempool_create("pt_mqtt_qents",
                                   cfg->mqtt_queue_entries * n,
-                                  sizeof(struct pt_mqtt_qent), 256, 0, NULL,
+                                  sizeof(struct pt_mqtt_qent),
+                                  pool_cache(cfg->mqtt_queue_entries * n), 0,
+                                  NULL,
                                   NULL, NULL, NULL, socket_id, 0);
     if (b->sessions == NULL || b->qents == NULL)
         goto fail;
@@ -518,7 +529,7 @@ sync_ack(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
     struct pt_mqtt_conn *c = pt_actor_lookup(mc->actors, d->id);
     struct rte_mbuf *m = d->ptr;
     struct pt_bus_sync hdr;
-    uint8_t reply[4 + 256];
+    uint8_t reply[5 + 256];
 
     mc->syncs_pending--;
     if (c == NULL || c->state == PT_MC_CLOSING || m == NULL) {

@@ -272,7 +272,7 @@ handle_subscribe(struct pt_mqtt_conn *c, struct pt_mqtt_subscribe *sp)
     struct pt_bus_sync hdr = { 0 };
     struct rte_mbuf *head = NULL, *tail = NULL, *recs = NULL, *rtail = NULL;
     uint8_t codes[256], *codebuf = codes;
-    uint8_t suback[4 + 256];
+    uint8_t suback[5 + 256];   /* type, 2 length bytes, id, 256 codes */
     struct pt_mqtt_str f;
     uint8_t qos;
     uint32_t n = 0;
