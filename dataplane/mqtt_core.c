@@ -78,7 +78,8 @@ pt_broker_memory(const struct pt_config *cfg, unsigned n)
         (uint64_t)cfg->mqtt_max_sessions * 16 +
         (uint64_t)cfg->mqtt_max_subscriptions * 160 +
         (uint64_t)cfg->mqtt_queue_entries * (sizeof(struct pt_mqtt_qent) + 64) +
-        cfg->mqtt_max_packet + (PT_MQTT_WHEEL_SLOTS * 16);
+        cfg->mqtt_max_packet + (PT_MQTT_WHEEL_SLOTS * 16) +
+        sizeof(struct pt_fanout_ent) * PT_FANOUT_SIZE;
 
     return (uint64_t)(n + 1) * (n + 1) * ring + n * per_core +
            (uint64_t)sessions_total(cfg, n) *
@@ -280,11 +281,17 @@ pt_mqtt_core_create(struct pt_broker *b, unsigned core, struct pt_tcp *tcp,
                                    cfg->mqtt_max_subscriptions, socket_id);
     mc->wheel = pt_timer_wheel_create(PT_MQTT_WHEEL_SLOTS, mc->now_ms,
                                       socket_id);
+    mc->fanout = rte_zmalloc_socket("pt_mqtt_fanout",
+                                    sizeof(*mc->fanout) * PT_FANOUT_SIZE,
+                                    RTE_CACHE_LINE_SIZE, socket_id);
+    for (unsigned i = 0; mc->fanout != NULL && i < PT_FANOUT_SIZE; i++)
+        mc->fanout[i].rgen = mc->fanout[i].lgen = UINT64_MAX;
     mc->pscratch_len = cfg->mqtt_max_packet;
     mc->pscratch = rte_malloc_socket("pt_mqtt_scratch", mc->pscratch_len, 0,
                                      socket_id);
     if (mc->conns == NULL || mc->actors == NULL || mc->sids == NULL ||
-        mc->trie == NULL || mc->wheel == NULL || mc->pscratch == NULL)
+        mc->trie == NULL || mc->wheel == NULL || mc->pscratch == NULL ||
+        mc->fanout == NULL)
         goto nomem;
     mc->st.conn_bytes = mc->conns->elt_size + mc->conns->header_size +
                         mc->conns->trailer_size + 16;
@@ -324,6 +331,7 @@ pt_mqtt_core_free(struct pt_mqtt_core *mc)
     if (mc->trie != NULL && mc->b->route != NULL)
         pt_mqtt_route_reader_unregister(mc->b->route, mc->core);
     rte_free(mc->pscratch);
+    rte_free(mc->fanout);
     pt_timer_wheel_free(mc->wheel);
     pt_mqtt_trie_free(mc->trie);
     pt_actor_table_free(mc->sids);

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * One handler per client -> server packet type, as the connection actor
- * (mqtt_conn.c) parses them, and the routing of a published message:
- * the global route table says which cores have subscribers, each gets the
- * message once by ring, and this core's own subscribers get it from its
- * trie.
+ * (mqtt_conn.c) parses them. A published message goes on to
+ * mqtt_fanout.c.
  *
  * What is refused here (the codec refused the malformed): a first packet
  * other than CONNECT, a second CONNECT, client ids longer than the broker
@@ -28,57 +26,6 @@ send_ack(struct pt_mqtt_conn *c, uint8_t type, uint16_t pid)
 
     pt_mqtt_encode_ack(b, type, pid);
     pt_mqtt_conn_send_bytes(c, b, sizeof(b));
-}
-
-/* ---- routing ---- */
-
-struct deliver_ctx {
-    struct pt_mqtt_core *mc;
-    struct rte_mbuf *msg;
-};
-
-static void
-deliver_cb(void *arg, uint64_t sub_id, uint8_t qos)
-{
-    struct deliver_ctx *x = arg;
-    struct pt_mqtt_session *s = pt_actor_lookup(x->mc->sids, sub_id);
-
-    if (s == NULL)
-        return;
-    pt_mqtt_session_deliver(x->mc, s, x->msg,
-                            RTE_MIN(qos, pt_msg_meta(x->msg)->qos), false);
-}
-
-void
-pt_mqtt_deliver_local(struct pt_mqtt_core *mc, struct rte_mbuf *msg)
-{
-    struct deliver_ctx x = { .mc = mc, .msg = msg };
-
-    pt_mqtt_trie_match(mc->trie, pt_msg_topic(msg),
-                       pt_msg_meta(msg)->topic_len, deliver_cb, &x);
-}
-
-void
-pt_mqtt_publish_route(struct pt_mqtt_core *mc, struct rte_mbuf *msg)
-{
-    uint64_t mask = pt_mqtt_route_match(mc->b->route, pt_msg_topic(msg),
-                                        pt_msg_meta(msg)->topic_len);
-    uint64_t others = mask & ~(UINT64_C(1) << mc->core);
-
-    if (mask == 0)
-        pt_mqtt_count(mc, PT_MQTT_C_PUB_NO_SUB, 1);
-    while (others != 0) {
-        unsigned to = (unsigned)__builtin_ctzll(others);
-        struct pt_bus_desc d = { .type = PT_BUS_PUBLISH, .ptr = msg };
-
-        others &= others - 1;
-        pt_msg_ref(msg);
-        if (pt_mqtt_bus_send(mc, to, &d) != 0)
-            pt_msg_unref(msg);
-    }
-    if (mask & (UINT64_C(1) << mc->core))
-        pt_mqtt_deliver_local(mc, msg);
-    pt_msg_unref(msg);
 }
 
 /* ---- CONNECT ---- */

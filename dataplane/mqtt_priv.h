@@ -269,6 +269,24 @@ struct pt_broker {
     struct pt_broker_ctl *ctl;       /* control half (broker_ctl.c) */
 };
 
+/* The fan-out cache (mqtt_fanout.c): one entry per recently seen topic. */
+#define PT_FANOUT_SIZE 1024     /* entries per core, a power of two */
+#define PT_FANOUT_TOPIC 48      /* longest topic cached */
+#define PT_FANOUT_SUBS 4        /* local subscribers an entry holds */
+#define PT_FANOUT_MANY 0xff     /* n: more than that: match every time */
+
+struct pt_fanout_ent {
+    uint64_t rgen;               /* route-table generation of mask */
+    uint64_t mask;               /* cores with subscribers */
+    uint64_t lgen;               /* trie generation of the list */
+    uint64_t sid[PT_FANOUT_SUBS];
+    uint32_t hash;
+    uint16_t len;
+    uint8_t n;                   /* subscribers listed, or PT_FANOUT_MANY */
+    uint8_t qos[PT_FANOUT_SUBS];
+    char topic[PT_FANOUT_TOPIC];
+} __rte_aligned(64);
+
 struct pt_mqtt_core {
     struct pt_broker *b;
     unsigned core;
@@ -284,6 +302,7 @@ struct pt_mqtt_core {
     uint64_t now_ms;
     uint64_t polls;
     uint32_t syncs_pending;          /* SYNC sent, ACK not back */
+    struct pt_fanout_ent *fanout;    /* PT_FANOUT_SIZE entries */
     uint8_t *pscratch;               /* parser scratch: mqtt.max_packet */
     uint32_t pscratch_len;
     struct pt_mqtt_stats st;
@@ -343,7 +362,13 @@ void pt_mqtt_timer_fired(struct pt_timer *t, void *arg);
 /* mqtt_handle.c: one client packet, the actor in CONNECTED state (or
  * WAIT_CONNECT for CONNECT) */
 void pt_mqtt_handle(struct pt_mqtt_conn *c, struct pt_mqtt_packet *p);
+
+/* mqtt_fanout.c */
+/** Send msg to every core with subscribers (one reference each) and
+ * deliver it to this core's; consumes the caller's reference. */
 void pt_mqtt_publish_route(struct pt_mqtt_core *mc, struct rte_mbuf *msg);
+/** Deliver msg to this core's subscribers (the reference stays the
+ * caller's). */
 void pt_mqtt_deliver_local(struct pt_mqtt_core *mc, struct rte_mbuf *msg);
 
 /* mqtt_session.c */

@@ -114,6 +114,7 @@ struct pt_mqtt_route {
     uint32_t max_routes;
     /* written once per swap, loaded (acquire) by every match */
     uint32_t active __rte_cache_aligned;
+    uint64_t gen;        /* swaps: stored after active (see pt_mqtt_route_gen) */
     /* the writer's, on their own cache lines */
     unsigned writer __rte_cache_aligned;
     enum state state;
@@ -405,6 +406,8 @@ static void
 swap(struct pt_mqtt_route *r)
 {
     __atomic_store_n(&r->active, r->active ^ 1, __ATOMIC_RELEASE);
+    /* after active: a reader that sees the new gen sees the new copy */
+    __atomic_store_n(&r->gen, r->gen + 1, __ATOMIC_RELEASE);
     /* its own release orders the swap before the new token */
     r->token = rte_rcu_qsbr_start(r->qsbr);
     r->state = ST_GRACE;
@@ -596,4 +599,10 @@ pt_mqtt_route_stats(const struct pt_mqtt_route *r,
     out->bytes_allocated = r->bytes_allocated;
     /* both copies hold the same routes (once replays are done) */
     out->bytes_used = 2 * st.bytes_used;
+}
+
+uint64_t
+pt_mqtt_route_gen(const struct pt_mqtt_route *r)
+{
+    return __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
 }

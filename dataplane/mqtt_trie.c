@@ -114,6 +114,7 @@ struct pt_mqtt_trie {
     uint32_t *node_bkt;
     uint32_t *rec_bkt;
     uint64_t bytes_allocated;
+    uint64_t gen;            /* bumped by every change (owner only) */
     /* readable by any thread (relaxed) */
     uint64_t st_nodes, st_chunks, st_subs, st_recs;
     uint64_t st_matches, st_delivered, st_pool_full;
@@ -128,6 +129,7 @@ stat_store(uint64_t *p, uint64_t v)
 static void
 publish_gauges(struct pt_mqtt_trie *t)
 {
+    t->gen++;   /* every change ends here: results cached by gen go stale */
     stat_store(&t->st_nodes, t->max_nodes - t->nfree_node);
     stat_store(&t->st_chunks, t->max_chunks - t->nfree_chunk);
     stat_store(&t->st_subs, t->max_subs - t->nfree_entry);
@@ -517,6 +519,7 @@ pt_mqtt_trie_subscribe(struct pt_mqtt_trie *t, const char *filter,
         for (e = t->recs[r].first; e != NONE; e = t->entries[e].onext) {
             if (t->entries[e].node == n) {
                 t->entries[e].qos = qos;
+                t->gen++;
                 return 1;
             }
         }
@@ -1019,4 +1022,10 @@ pt_mqtt_trie_stats(const struct pt_mqtt_trie *t,
     st->matches = __atomic_load_n(&t->st_matches, __ATOMIC_RELAXED);
     st->delivered = __atomic_load_n(&t->st_delivered, __ATOMIC_RELAXED);
     st->pool_full = __atomic_load_n(&t->st_pool_full, __ATOMIC_RELAXED);
+}
+
+uint64_t
+pt_mqtt_trie_gen(const struct pt_mqtt_trie *t)
+{
+    return t->gen;
 }

@@ -135,6 +135,15 @@ void pt_mqtt_route_quiescent(struct pt_mqtt_route *r, unsigned core);
 uint64_t pt_mqtt_route_match(const struct pt_mqtt_route *r,
                              const char *topic, size_t len);
 
+/**
+ * Generation of the copy readers see: it changes at every swap, after the
+ * swap. A mask from pt_mqtt_route_match() called after reading generation
+ * g is right for as long as the generation is still g (a reader that read
+ * g just before a swap and matched after it keeps a newer mask under the
+ * older g, which the next check finds stale). Any thread; acquire load.
+ */
+uint64_t pt_mqtt_route_gen(const struct pt_mqtt_route *r);
+
 /* ---- writer: the control plane, one thread ---- */
 
 /**

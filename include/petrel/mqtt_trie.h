@@ -247,6 +247,14 @@ int pt_mqtt_trie_filter_cost(const struct pt_mqtt_trie *t,
  */
 size_t pt_mqtt_trie_memory(uint32_t max_nodes, uint32_t max_subs);
 
+/**
+ * Generation of the trie's contents: changes with every subscribe,
+ * unsubscribe and unsubscribe_all that changed something, so a result of
+ * pt_mqtt_trie_match() kept with the generation it was computed at is
+ * still right while the generation is the same. Owner lcore only.
+ */
+uint64_t pt_mqtt_trie_gen(const struct pt_mqtt_trie *t);
+
 /** Fill *st (any thread). */
 void pt_mqtt_trie_stats(const struct pt_mqtt_trie *t,
                         struct pt_mqtt_trie_stats *st);

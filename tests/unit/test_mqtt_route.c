@@ -79,7 +79,10 @@ test_mqtt_route_add_del_match(void **state)
     int64_t s;
 
     (void)state;
+    uint64_t g = pt_mqtt_route_gen(r);
+
     assert_int_equal(add(r, "sport/#", 0), 1);
+    assert_int_equal(pt_mqtt_route_gen(r), g);      /* staged only */
     assert_int_equal(add(r, "sport/+", 1), 2);
     assert_int_equal(add(r, "+/x", 2), 3);
     assert_int_equal(add(r, "#", 3), 4);
@@ -90,6 +93,7 @@ test_mqtt_route_add_del_match(void **state)
     assert_int_equal(stats(r).pending, 6);
     assert_int_equal(pt_mqtt_route_visible_seq(r), 0);
     pt_mqtt_route_poll(r);
+    assert_true(pt_mqtt_route_gen(r) != g);         /* swapped */
     assert_int_equal(pt_mqtt_route_visible_seq(r), 6);
     assert_int_equal(match(r, "sport"), 0x9);      /* sport/# parent, # */
     assert_int_equal(match(r, "sport/x"), 0xf);

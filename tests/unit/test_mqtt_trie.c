@@ -718,6 +718,48 @@ test_mqtt_trie_filter_subs(void **state)
     pt_mqtt_trie_free(t);
 }
 
+static void
+count_cb(void *arg, uint64_t id, uint8_t qos)
+{
+    (void)id;
+    (void)qos;
+    (*(unsigned *)arg)++;
+}
+
+/* The generation moves on every change and only then: the fan-out cache
+ * (dataplane/mqtt_fanout.c) trusts a match result while it stands. */
+static void
+test_mqtt_trie_gen(void **state)
+{
+    struct pt_mqtt_trie *t = trie(64, 64);
+    uint64_t g = pt_mqtt_trie_gen(t);
+    unsigned n = 0;
+
+    (void)state;
+    assert_int_equal(sub(t, "a/b", 1, 0), 0);
+    assert_true(pt_mqtt_trie_gen(t) != g);
+    g = pt_mqtt_trie_gen(t);
+    pt_mqtt_trie_match(t, "a/b", 3, count_cb, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(pt_mqtt_trie_gen(t), g);       /* match: no change */
+    assert_int_equal(sub(t, "a/b", 1, 2), 1);       /* QoS replaced */
+    assert_true(pt_mqtt_trie_gen(t) != g);
+    g = pt_mqtt_trie_gen(t);
+    assert_int_equal(sub(t, "a/+", 2, 0), 0);
+    assert_true(pt_mqtt_trie_gen(t) != g);
+    g = pt_mqtt_trie_gen(t);
+    assert_int_equal(unsub(t, "x", 1), -ENOENT);    /* nothing changed */
+    assert_int_equal(pt_mqtt_trie_gen(t), g);
+    assert_int_equal(unsub(t, "a/+", 2), 0);
+    assert_true(pt_mqtt_trie_gen(t) != g);
+    g = pt_mqtt_trie_gen(t);
+    assert_int_equal(pt_mqtt_trie_unsubscribe_all(t, 7), 0);
+    assert_int_equal(pt_mqtt_trie_gen(t), g);
+    assert_int_equal(pt_mqtt_trie_unsubscribe_all(t, 1), 1);
+    assert_true(pt_mqtt_trie_gen(t) != g);
+    pt_mqtt_trie_free(t);
+}
+
 /* What for_each() reported: the filters, as "qos:filter" lines. */
 struct seen {
     char *f[8];
@@ -915,6 +957,7 @@ main(void)
         cmocka_unit_test(test_mqtt_trie_match_mask_spec),
         cmocka_unit_test(test_mqtt_trie_match_mask_random),
         cmocka_unit_test(test_mqtt_trie_filter_subs),
+        cmocka_unit_test(test_mqtt_trie_gen),
         cmocka_unit_test(test_mqtt_trie_for_each),
         cmocka_unit_test(test_mqtt_trie_cost_and_memory),
     };
