@@ -30,6 +30,9 @@
 
 int pt_msg_dynfield_off = -1;
 
+/* Deliveries up to this size are copied, larger ones cloned. */
+#define PT_MSG_COPY_MAX 256
+
 int
 pt_msg_init(void)
 {
@@ -148,8 +151,19 @@ pt_msg_wire(struct rte_mempool *pool, struct rte_mbuf *m, uint8_t qos,
     uint8_t *p;
     size_t hl;
 
-    if (qos == 0 && !retain)
+    if (qos == 0 && !retain) {
+        /* a small message is cheaper copied than cloned (one allocation
+         * either way, no attach, no reference count) */
+        if (m->nb_segs == 1 && m->data_len <= PT_MSG_COPY_MAX) {
+            h = rte_pktmbuf_alloc(pool);
+            if (h == NULL)
+                return NULL;
+            memcpy(rte_pktmbuf_append(h, m->data_len),
+                   rte_pktmbuf_mtod(m, const void *), m->data_len);
+            return h;
+        }
         return rte_pktmbuf_clone(m, pool);
+    }
 
     h = rte_pktmbuf_alloc(pool);
     if (h == NULL)
