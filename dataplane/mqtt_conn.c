@@ -30,9 +30,11 @@
  *   CLOSING --TCP `closed`--> freed (the struct goes back to its pool)
  *
  * Invariants:
- *   - s != NULL exactly in WAIT_LOGIN (a provisional session holding the
- *     client id), WAIT_SYNC and CONNECTED; s->conn == this actor only in
- *     WAIT_SYNC and CONNECTED.
+ *   - s != NULL in WAIT_LOGIN (a provisional session holding the client
+ *     id, also set while the CONNECT is handled), WAIT_SYNC and
+ *     CONNECTED; s->conn == this actor only in WAIT_SYNC and CONNECTED.
+ *   - output leaves in the order it was sent: what TCP's send queue cannot
+ *     take yet waits in txq (bounded; see pt_mqtt_conn_send).
  *   - paused: no packet is parsed (bytes wait in rx, the TCP window is not
  *     reopened for them) while a login or a SYNC (SUBSCRIBE, resumed
  *     session) is outstanding, so packets are acted on, and answered, in
