@@ -32,7 +32,6 @@ which do nothing against the reference.
 import ctypes
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -351,6 +350,16 @@ class MqttTestCase(unittest.TestCase):
                 c.close()
             except Exception:
                 pass
+        if self.petrel:
+            # let the broker finish closing them before the next test reads
+            # its gauges (bounded; the tests assert what they need)
+            kept = sum(1 for c in self._clients
+                       if getattr(c, "connected", False))
+            try:
+                self.wait_gauge("mqtt_connections", lambda v: v <= kept,
+                                timeout=3.0)
+            except AssertionError:
+                pass
 
     # -- helpers --
     def uniq(self, what="t"):
@@ -366,14 +375,44 @@ class MqttTestCase(unittest.TestCase):
                        keepalive, will)
         (self._clients if keep else self._test_clients).append(c)
         if connect:
-            sp, rc = c.connect(timeout=10 * self.T)
+            try:
+                sp, rc = c.connect(timeout=10 * self.T)
+            except OSError as e:
+                self.broker_gone(e)
             self.assertEqual(rc, 0, "CONNACK return code")
         return c
 
     def raw(self):
-        c = RawClient(self.mq, timeout=10 * self.T)
+        try:
+            c = RawClient(self.mq, timeout=10 * self.T)
+        except OSError as e:
+            self.broker_gone(e)
         self._test_clients.append(c)
         return c
+
+    def broker_gone(self, err):
+        """A client could not connect: say so, with the broker's last words
+        if it is no longer running."""
+        proc = self.mq.pb.proc if self.petrel else self.mq.proc
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{self.mq.kind} exited ({proc.returncode})"
+                                 f"; connect: {err}\n"
+                                 + self.mq.output()[-4000:]) from None
+        raise AssertionError(f"cannot connect to {self.mq.host}:"
+                             f"{self.mq.port}: {err}") from None
+
+    def close_settled(self, client):
+        """Close client and give the broker time to end its connection (an
+        offline session, a next CONNECT with the same id): petrel until
+        mqtt_connections drops, the reference a moment."""
+        n0 = (counter(self.mq.mqtt_stats(), "mqtt_connections")
+              if self.petrel else None)
+        client.close()
+        if self.petrel:
+            self.wait_gauge("mqtt_connections", lambda v: v < n0,
+                            timeout=5 * self.T)
+        else:
+            time.sleep(0.2 * self.T)
 
     def assert_nothing(self, client, topic=None, wait=1.0):
         """No message (on topic) arrives within wait seconds."""
@@ -382,8 +421,22 @@ class MqttTestCase(unittest.TestCase):
         self.assertEqual(got, [], f"unexpected messages on {topic}")
 
     # -- petrel counters (no-ops against the reference) --
+    GAUGES = ("mqtt_connections", "mqtt_sessions", "mqtt_subscriptions")
+
     def snap(self):
-        return self.mq.mqtt_stats() if self.petrel else None
+        """Counters now, once the gauges have settled (unchanged over
+        0.15 s; at most 3 s): None against the reference."""
+        if not self.petrel:
+            return None
+        st = self.mq.mqtt_stats()
+        deadline = time.time() + 3.0
+        while time.time() < deadline:
+            time.sleep(0.15)
+            nxt = self.mq.mqtt_stats()
+            if all(nxt.get(g) == st.get(g) for g in self.GAUGES):
+                return nxt
+            st = nxt
+        return st
 
     def assert_delta(self, before, name, expect, at_least=False,
                      timeout=5.0):

@@ -19,8 +19,7 @@ import subprocess
 import time
 
 import mqtt_fixture as mf
-from mqtt_client import (CONNACK, PINGREQ_PKT, PINGRESP, SUBACK, Closed,
-                         connect_pkt, subscribe_pkt)
+from mqtt_client import PINGREQ_PKT, PINGRESP
 
 
 class CoreCases:
@@ -90,11 +89,15 @@ class CoreCases:
         self.assert_delta(before, "mqtt_publish_sent", 8 * 72)
 
     def test_03_per_publisher_order_1000_qos1(self):
+        # 2 x 500: never more than the 1000 messages a slow session may
+        # have queued (mqtt.max_queued, max_queued_messages), so none may
+        # be dropped
         u = self.uniq("o")
+        before = self.snap()
         s = self.paho()
         s.subscribe([(f"{u}/#", 1)], timeout=10 * self.T)
         pubs = [self.paho() for _ in range(2)]
-        n = 1000
+        n = 500
         mids = [[], []]
         for k in range(n):
             for i, p in enumerate(pubs):
@@ -110,6 +113,7 @@ class CoreCases:
         self.assertTrue(all(m.qos == 1 for m in got))
         time.sleep(0.2)
         self.assertEqual(len(s.msgs), 2 * n, "duplicates")
+        self.assert_delta(before, "mqtt_queue_dropped", 0)
 
 
 class RetainedCases:
@@ -200,10 +204,9 @@ class BasicCases:
                         ("+/+/+", 0)])
         sys_ = self.paho()
         sys_.subscribe([("$SYS/broker/uptime", 0)])
-        # two $SYS periods pass
-        sys_.wait_msgs(1, timeout=5)
-        time.sleep(2.2)
-        self.assertGreaterEqual(len(sys_.msgs), 2, "$SYS uptime not periodic")
+        # two $SYS publications pass (mosquitto's sys_interval 1 publishes
+        # every 2 s; petrel's mqtt.sys_interval_s = 1 every second)
+        sys_.wait_msgs(2, timeout=6)
         # the '#' subscriber does work for ordinary topics
         pub = self.paho()
         pub.publish(f"{u}/x", b"1", 1)
@@ -266,11 +269,7 @@ class BasicCases:
         before = self.snap()
         s = self.paho()
         s.subscribe([(f"{u}/a", 1), (f"{u}/b", 1)])
-        if self.petrel:
-            self.assertGreaterEqual(mf.counter(self.mq.mqtt_stats(),
-                                               "mqtt_subscriptions")
-                                    - mf.counter(before,
-                                                 "mqtt_subscriptions"), 2)
+        self.assert_delta(before, "mqtt_subscriptions", 2)
         pub = self.paho()
         pub.publish(f"{u}/a", b"1", 1)
         s.wait_msgs(1, 10 * self.T, topic=f"{u}/a")
@@ -284,10 +283,10 @@ class BasicCases:
         # unsubscribing what was never subscribed still gets its UNSUBACK
         s.unsubscribe([f"{u}/never"])
         self.assertTrue(s.connected)
-        if self.petrel:
-            self.assertEqual(mf.counter(self.mq.mqtt_stats(),
-                                        "mqtt_subscriptions")
-                             - mf.counter(before, "mqtt_subscriptions"), 1)
+        self.assert_delta(before, "mqtt_subscriptions", 1)
+        # and a clean session's subscriptions go with its connection
+        s.close()
+        self.assert_delta(before, "mqtt_subscriptions", 0)
 
     def test_35_pingreq_pingresp(self):
         r = self.raw()
@@ -317,7 +316,7 @@ class BasicCases:
         rude = self.raw()
         rude.connect(self.uniq("wr"), will=(f"{u}/will", b"rude", 1, False))
         rude.close()
-        got = watch.wait_msgs(1, 10 * self.T)
+        watch.wait_msgs(1, 10 * self.T)
         time.sleep(0.3)
         self.assertEqual([m.payload for m in watch.msgs], [b"rude"])
         self.assert_delta(before, "mqtt_wills_published", 1)
@@ -340,7 +339,7 @@ class BasicCases:
                 vals = [m.payload for m in s.msgs if m.topic == n]
                 self.assertTrue(vals, f"no {n}")
                 self.assertTrue(vals[-1].split()[0].isdigit(), vals[-1])
-        # published periodically (every second here): uptime moves on, and
+        # published periodically (every 1-2 s here): uptime moves on, and
         # the values catch up with this client (the first may be a stale
         # retained one)
         def last(n):
@@ -348,7 +347,7 @@ class BasicCases:
                         if m.topic == n][-1].split()[0])
         n0 = len([m for m in s.msgs if m.topic.endswith("uptime")])
         t0 = time.time()
-        while time.time() - t0 < 3.5:
+        while time.time() - t0 < 6.0:
             ups = [m for m in s.msgs if m.topic.endswith("uptime")]
             if len(ups) >= n0 + 2 \
                     and last("$SYS/broker/subscriptions/count") >= 5:
@@ -426,7 +425,6 @@ class BasicCases:
                "-d", "-F", "MSG %q %r %t %p"] + list(extra)
         proc = self.mq.ns_popen(*cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
-        lines = []
         deadline = time.time() + 10
         buf = b""
         while time.time() < deadline:

@@ -104,11 +104,11 @@ class PersistentCases:
         s = self.paho(cid, clean=False)
         self.assertEqual(s.connack, (0, 0))
         self.assertEqual(s.subscribe([(f"{u}/#", 1)], timeout=10 * T), [1])
-        s.close()
+        self.close_settled(s)
         if self.petrel:
             # offline persistent session: counted in sessions, not in
             # connections
-            st = self.mq.mqtt_stats()
+            st = self.snap()
             self.assertGreater(mf.counter(st, "mqtt_sessions"),
                                mf.counter(st, "mqtt_connections"))
         pub = self.paho()
@@ -126,7 +126,7 @@ class PersistentCases:
         s.wait_msgs(1, timeout=10 * T, topic=f"{u}/live")
         time.sleep(0.3)
         self.assertEqual(len(s.msgs), 11, "duplicates")
-        s.close()
+        self.close_settled(s)
         # clean session 1 discards the session and what it queued
         mids = [pub.publish(f"{u}/m", f"dropped {i}".encode(), 1, wait=False)
                 for i in range(10)]
@@ -134,7 +134,7 @@ class PersistentCases:
         s = self.paho(cid, clean=True)
         self.assertEqual(s.connack, (0, 0))
         self.assert_nothing(s, wait=1.0)
-        s.close()
+        self.close_settled(s)
         # ... and the clean session's state ends with its connection
         s = self.paho(cid, clean=False)
         self.assertEqual(s.connack, (0, 0), "session present after clean")
@@ -324,7 +324,7 @@ class MqttQueueBoundTest(mf.MqttTestCase):
         before = self.snap()
         s = self.paho(cid, clean=False)
         s.subscribe([(f"{u}/#", 1)])
-        s.close()
+        self.close_settled(s)
         pub = self.paho()
         mids = [pub.publish(f"{u}/m", str(i).encode(), 1, wait=False)
                 for i in range(10)]
