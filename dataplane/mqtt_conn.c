@@ -183,6 +183,26 @@ tx_push(struct pt_mqtt_conn *c)
     }
 }
 
+/* Copy a one-segment m into the room at the end of q when q's last
+ * buffer is our own, so a slow reader's backlog of small packets holds
+ * full buffers, not one mbuf each. @return whether m was taken (freed). */
+static bool
+tx_coalesce(struct rte_mbuf *q, struct rte_mbuf *m)
+{
+    struct rte_mbuf *last = rte_pktmbuf_lastseg(q);
+
+    if (m->nb_segs != 1 || !RTE_MBUF_DIRECT(last) ||
+        rte_mbuf_refcnt_read(last) != 1 ||
+        rte_pktmbuf_tailroom(last) < m->data_len)
+        return false;
+    memcpy(rte_pktmbuf_mtod_offset(last, uint8_t *, last->data_len),
+           rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+    last->data_len = (uint16_t)(last->data_len + m->data_len);
+    q->pkt_len += m->data_len;
+    rte_pktmbuf_free(m);
+    return true;
+}
+
 int
 pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m)
 {
@@ -209,7 +229,8 @@ pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m)
         }
         if (c->txq == NULL) {
             c->txq = m;
-        } else if (rte_pktmbuf_chain(c->txq, m) != 0) {
+        } else if (!tx_coalesce(c->txq, m) &&
+                   rte_pktmbuf_chain(c->txq, m) != 0) {
             rte_pktmbuf_free(m);
             return -EAGAIN;
         }
@@ -222,8 +243,22 @@ pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m)
 int
 pt_mqtt_conn_send_bytes(struct pt_mqtt_conn *c, const void *p, uint32_t len)
 {
-    struct rte_mbuf *m = pt_mqtt_blob(c->mc->pool, p, len);
+    struct rte_mbuf *m;
 
+    if (c->tcp == NULL || c->state == PT_MC_CLOSING)
+        return -EPIPE;
+    if (c->txq == NULL) {
+        /* straight into TCP's queue, mostly into room it already has */
+        int rc = pt_tcp_write(c->tcp, p, len);
+
+        if (rc >= 0) {
+            pt_mqtt_count(c->mc, PT_MQTT_C_TX_BYTES, len);
+            return 0;
+        }
+        if (rc == -EPIPE)
+            return rc;
+    }
+    m = pt_mqtt_blob(c->mc->pool, p, len);
     if (m == NULL) {
         pt_mqtt_count(c->mc, PT_MQTT_C_NO_MBUF, 1);
         return -ENOBUFS;

@@ -30,8 +30,6 @@
 
 int pt_msg_dynfield_off = -1;
 
-/* Deliveries up to this size are copied, larger ones cloned. */
-#define PT_MSG_COPY_MAX 256
 
 int
 pt_msg_init(void)
@@ -248,4 +246,33 @@ pt_mqtt_blob_append(struct rte_mempool *pool, struct rte_mbuf **head,
         total += s->data_len;
     (*head)->pkt_len = total;
     return rc;
+}
+
+size_t
+pt_msg_wire_copy(const struct rte_mbuf *m, uint8_t qos, bool retain,
+                 bool dup, uint16_t pid, uint8_t *buf, size_t cap)
+{
+    const struct pt_msg_meta *mm = pt_msg_meta(m);
+    uint32_t skip = mm->hdr_len + 2u + mm->topic_len;
+    uint32_t plen = m->pkt_len - skip;
+    uint32_t rem = 2u + mm->topic_len + (qos ? 2u : 0u) + plen;
+    size_t hl, n;
+
+    if (m->nb_segs != 1 || cap < 5u + rem)
+        return 0;
+    buf[0] = (uint8_t)(PT_MQTT_T_PUBLISH << 4 | (dup ? PT_MQTT_PUB_DUP : 0) |
+                       qos << PT_MQTT_PUB_QOS_SHIFT |
+                       (retain ? PT_MQTT_PUB_RETAIN : 0));
+    hl = pt_mqtt_encode_remlen(buf + 1, rem);
+    n = 1 + hl;
+    memcpy(buf + n, rte_pktmbuf_mtod_offset(m, const uint8_t *,
+                                            mm->hdr_len),
+           2u + mm->topic_len);
+    n += 2u + mm->topic_len;
+    if (qos) {
+        buf[n++] = (uint8_t)(pid >> 8);
+        buf[n++] = (uint8_t)pid;
+    }
+    memcpy(buf + n, rte_pktmbuf_mtod_offset(m, const uint8_t *, skip), plen);
+    return n + plen;
 }

@@ -64,6 +64,10 @@ extern int pt_msg_dynfield_off;
  * head segment (default mbuf data room 2048 bytes). */
 #define PT_MSG_TOPIC_MAX 2000
 
+/** QoS 0 deliveries up to this size are copied (into TCP's queue when it
+ * has room), larger ones share the message by clone. */
+#define PT_MSG_COPY_MAX 256
+
 static inline struct pt_msg_meta *
 pt_msg_meta(const struct rte_mbuf *m)
 {
@@ -123,6 +127,14 @@ pt_msg_unref(struct rte_mbuf *m)
 struct rte_mbuf *pt_msg_wire(struct rte_mempool *pool, struct rte_mbuf *m,
                              uint8_t qos, bool retain, bool dup,
                              uint16_t pid);
+
+/**
+ * The same bytes as pt_msg_wire() for a one-segment message, written into
+ * buf (cap bytes). @return the length, or 0 if it does not fit or the
+ * message has more than one segment.
+ */
+size_t pt_msg_wire_copy(const struct rte_mbuf *m, uint8_t qos, bool retain,
+                        bool dup, uint16_t pid, uint8_t *buf, size_t cap);
 
 /* ---- ring descriptors ---- */
 

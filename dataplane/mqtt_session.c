@@ -258,9 +258,24 @@ static int
 send_publish(struct pt_mqtt_core *mc, struct pt_mqtt_conn *c,
              struct pt_mqtt_qent *q, bool dup)
 {
-    struct rte_mbuf *w = pt_msg_wire(mc->pool, q->msg, q->qos, q->retain, dup,
-                                     q->pid);
+    struct rte_mbuf *w;
     int rc;
+
+    if (q->msg->nb_segs == 1 && q->msg->data_len <= PT_MSG_COPY_MAX) {
+        /* small: its bytes with this delivery's header, copied (a packet
+         * id and one more length byte at most beyond the message) */
+        uint8_t b[PT_MSG_COPY_MAX + 8];
+        size_t n = pt_msg_wire_copy(q->msg, q->qos, q->retain, dup, q->pid,
+                                    b, sizeof(b));
+
+        if (n > 0) {
+            rc = pt_mqtt_conn_send_bytes(c, b, (uint32_t)n);
+            if (rc == 0)
+                pt_mqtt_count(mc, PT_MQTT_C_PUB_TX, 1);
+            return rc;
+        }
+    }
+    w = pt_msg_wire(mc->pool, q->msg, q->qos, q->retain, dup, q->pid);
 
     if (w == NULL) {
         pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
@@ -305,6 +320,15 @@ pt_mqtt_session_deliver(struct pt_mqtt_core *mc, struct pt_mqtt_session *s,
 
         if (c == NULL) {
             pt_mqtt_count(mc, PT_MQTT_C_QOS0_DROP, 1);
+            return;
+        }
+        if (!retain && msg->nb_segs == 1 && msg->data_len <= PT_MSG_COPY_MAX) {
+            /* the message is the wire bytes: copy them into TCP's queue */
+            if (pt_mqtt_conn_send_bytes(c, rte_pktmbuf_mtod(msg, void *),
+                                        msg->data_len) != 0)
+                pt_mqtt_count(mc, PT_MQTT_C_QOS0_DROP, 1);
+            else
+                pt_mqtt_count(mc, PT_MQTT_C_PUB_TX, 1);
             return;
         }
         w = pt_msg_wire(mc->pool, msg, 0, retain, false, 0);

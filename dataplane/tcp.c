@@ -740,6 +740,70 @@ pt_tcp_send(struct pt_tcp_conn *c, struct rte_mbuf *m)
     return (int)len;
 }
 
+int
+pt_tcp_write(struct pt_tcp_conn *c, const void *p, uint32_t len)
+{
+    struct rte_mbuf *tail = c->snd_tail, *fresh[4], *last = NULL;
+    const uint8_t *src = p;
+    uint32_t room = 0, need, nfresh = 0;
+
+    PT_HOT_ASSERT_OWNER(&c->tcp->owner_lcore);
+    if (!can_send(c))
+        return -EPIPE;
+    if (len > pt_tcp_send_space(c))
+        return -EAGAIN;
+    if (len == 0)
+        return 0;
+    /* the tail is ours to extend when it is a plain buffer nobody shares
+     * (bytes already sent stay where they are; the new ones go after) */
+    if (tail != NULL && RTE_MBUF_DIRECT(tail) &&
+        rte_mbuf_refcnt_read(tail) == 1)
+        room = rte_pktmbuf_tailroom(tail);
+    need = len > room ? len - room : 0;
+    if (need > 0) {
+        uint32_t seg = rte_pktmbuf_data_room_size(c->tcp->net->pool) -
+                       RTE_PKTMBUF_HEADROOM;
+
+        nfresh = (need + seg - 1) / seg;
+        if (nfresh > RTE_DIM(fresh))
+            return -EMSGSIZE;
+        if (rte_pktmbuf_alloc_bulk(c->tcp->net->pool, fresh, nfresh) != 0) {
+            tcp_count(c->tcp, PT_TCP_C_NO_MBUF);
+            return -ENOBUFS;
+        }
+    }
+    if (room > 0) {
+        uint32_t n = RTE_MIN(room, len);
+
+        memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len), src,
+               n);
+        tail->data_len = (uint16_t)(tail->data_len + n);
+        src += n;
+    }
+    for (uint32_t i = 0; i < nfresh; i++) {
+        struct rte_mbuf *m = fresh[i];
+        uint32_t n = RTE_MIN(need, (uint32_t)rte_pktmbuf_tailroom(m));
+
+        memcpy(rte_pktmbuf_mtod(m, uint8_t *), src, n);
+        m->data_len = (uint16_t)n;
+        m->pkt_len = n;
+        src += n;
+        need -= n;
+        if (last != NULL)
+            last->next = m;
+        else if (c->snd_tail != NULL)
+            c->snd_tail->next = m;
+        else
+            c->snd_head = m;
+        last = m;
+    }
+    if (last != NULL)
+        c->snd_tail = last;
+    c->snd_queued += len;
+    pt_tcp_pending(c);
+    return (int)len;
+}
+
 void
 pt_tcp_recved(struct pt_tcp_conn *c, uint32_t bytes)
 {

@@ -269,6 +269,19 @@ int pt_tcp_listen(struct pt_tcp *tcp, uint16_t port,
  */
 int pt_tcp_send(struct pt_tcp_conn *c, struct rte_mbuf *m);
 
+/**
+ * Copy len bytes into the send queue: into the room left in its last
+ * buffer when that buffer is the stack's own (not shared), else into new
+ * mbufs of the net's pool (at most 4). For small writes (acknowledgements,
+ * small messages) this costs no mbuf at all most of the time, and a slow
+ * peer's queue holds full buffers rather than one mbuf per write.
+ * @return len, or -EAGAIN (more than pt_tcp_send_space()), -EPIPE (as
+ *         pt_tcp_send), -ENOBUFS (pool empty: counted in no_mbuf),
+ *         -EMSGSIZE (len needs more than 4 new mbufs: use pt_tcp_send).
+ *         Nothing is queued on error.
+ */
+int pt_tcp_write(struct pt_tcp_conn *c, const void *p, uint32_t len);
+
 /** Bytes pt_tcp_send() would take now. */
 uint32_t pt_tcp_send_space(const struct pt_tcp_conn *c);
 

@@ -60,8 +60,11 @@
  *                       REASON: ok, reset, timeout, aborted or a number.
  *                       `sent N`: bytes acknowledged via `sent` since the
  *                       last `ev sent` (these are not queued as events).
- *   app send N | send "TEXT" [expect ERR] | close [expect ERR] | abort |
- *       recved N        the application acts outside any callback, then
+ *   app send N | send "TEXT" [expect ERR] | write N | write "TEXT" |
+ *       close [expect ERR] | abort | recved N
+ *                       the application acts outside any callback (send:
+ *                       pt_tcp_send of an mbuf chain; write: pt_tcp_write
+ *                       of the bytes), then
  *                       pt_tcp_flush + pt_net_flush.
  *   expect state NAME   current peer's connection state (`gone` once closed)
  *   expect stat NAME N | drop NAME N | states NAME N | drops N | conns N |

@@ -312,8 +312,9 @@ sc_app(struct sc *sc, char **t, bool *q, int n)
         return -1;
     if (p->conn == NULL)
         return sc_fail(sc, "peer %d has no open connection", p->id);
-    if (strcmp(t[0], "send") == 0 && n >= 2) {
-        struct rte_mbuf *m;
+    if ((strcmp(t[0], "send") == 0 || strcmp(t[0], "write") == 0) &&
+        n >= 2) {
+        struct rte_mbuf *m = NULL;
         size_t len;
 
         if (q[1]) {
@@ -330,8 +331,13 @@ sc_app(struct sc *sc, char **t, bool *q, int n)
         }
         if (p->tx_len + len > SC_LOG_MAX)
             return sc_fail(sc, "send log full");
-        m = pt_test_mbuf(sc->data, len, SC_FRAME_SEG);
-        rc = pt_tcp_send(p->conn, m);
+        if (t[0][0] == 'w') {
+            /* pt_tcp_write: the bytes are copied into the queue */
+            rc = pt_tcp_write(p->conn, sc->data, (uint32_t)len);
+        } else {
+            m = pt_test_mbuf(sc->data, len, SC_FRAME_SEG);
+            rc = pt_tcp_send(p->conn, m);
+        }
         if (rc >= 0) {
             memcpy(p->tx + p->tx_len, sc->data, len);
             p->tx_len += len;

@@ -366,6 +366,42 @@ test_tcp_clock_past_2_32_ms(void **state)
         "expect stat rto_fired 1\n");
 }
 
+/* pt_tcp_write copies into the room of the queue's last buffer: bytes
+ * written after a segment went out land behind it, and a retransmission
+ * carries old and new bytes in the right order; a small write costs no
+ * mbuf when the room is there. */
+static void
+test_tcp_write_appends(void **state)
+{
+    (void)state;
+    run(__func__,
+        HANDSHAKE
+        "app write 100\n"
+        "out .   1:101(100) ack 1\n"
+        "expect mbufs 1\n"
+        "app write 50\n"
+        "out .   101:151(50) ack 1\n"
+        "# still one buffer: the 50 bytes went into the first one's room\n"
+        "expect mbufs 1\n"
+        "app write 30\n"
+        "out .   151:181(30) ack 1\n"
+        "app write 20\n"
+        "out .   181:201(20) ack 1\n"
+        "# the RTO resends all of it from the one buffer, in order\n"
+        "+200 out .   1:201(200) ack 1\n"
+        "in  .   1:1(0) ack 201\n"
+        "expect mbufs 0\n"
+        "expect space 65536\n"
+        "# a larger write takes new buffers (after the RTO, cwnd is one\n"
+        "# segment); one beyond the send space is refused whole\n"
+        "app write 4000\n"
+        "out .   201:1661(1460) ack 1\n"
+        "expect mbufs 2\n"
+        "app write 62000 expect -11\n"
+        "expect mbufs 2\n"
+        "expect space 61536\n");
+}
+
 /* ---- retransmission ---- */
 
 static void
@@ -908,6 +944,7 @@ main(void)
         cmocka_unit_test(test_tcp_seq_wrap),
         cmocka_unit_test(test_tcp_initial_window),
         cmocka_unit_test(test_tcp_clock_past_2_32_ms),
+        cmocka_unit_test(test_tcp_write_appends),
         cmocka_unit_test(test_tcp_rto_backoff),
         cmocka_unit_test(test_tcp_rto_min),
         cmocka_unit_test(test_tcp_synack_retransmit),
