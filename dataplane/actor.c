@@ -217,3 +217,20 @@ pt_actor_stats(const struct pt_actor_table *t, struct pt_actor_stats *out)
                                           __ATOMIC_RELAXED);
     out->gen_wraps = __atomic_load_n(&t->st.gen_wraps, __ATOMIC_RELAXED);
 }
+
+unsigned
+pt_actor_for_each(struct pt_actor_table *t,
+                  void (*fn)(void *arg, uint64_t id, void *obj), void *arg)
+{
+    unsigned n = 0;
+
+    for (uint32_t i = 0; i < t->max; i++) {
+        struct actor_slot *s = &t->slot[i];
+
+        if (s->obj == NULL)
+            continue;
+        fn(arg, make_id(t, s->gen, i), s->obj);
+        n++;
+    }
+    return n;
+}

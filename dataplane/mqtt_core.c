@@ -320,13 +320,26 @@ fail:
     return NULL;
 }
 
+static void
+destroy_session(void *arg, uint64_t id, void *obj)
+{
+    struct pt_mqtt_session *s = obj;
+
+    (void)id;
+    s->conn = NULL;
+    pt_mqtt_session_destroy(arg, s);
+}
+
 void
 pt_mqtt_core_free(struct pt_mqtt_core *mc)
 {
     if (mc == NULL)
         return;
     /* connections went with TCP (pt_tcp_shutdown/free calls `closed`);
-     * offline sessions and their messages go with the pools */
+     * what is left are offline sessions: their queued messages hold mbufs
+     * of the cores' pools, so they go now */
+    if (mc->sids != NULL && mc->trie != NULL)
+        pt_actor_for_each(mc->sids, destroy_session, mc);
     pt_broker_set_core(mc->b, mc->core, NULL);
     if (mc->trie != NULL && mc->b->route != NULL)
         pt_mqtt_route_reader_unregister(mc->b->route, mc->core);

@@ -380,7 +380,7 @@ pt_mqtt_session_pump(struct pt_mqtt_core *mc, struct pt_mqtt_session *s)
     if (c == NULL)
         return;
     for (struct pt_mqtt_qent *q = s->inflight; q != NULL; q = q->next) {
-        if (q->unsent) {
+        if (q->unsent && q->state == PT_Q_WAIT_ACK) {
             if (send_publish(mc, c, q, false) != 0)
                 return;
             q->unsent = 0;
@@ -442,6 +442,7 @@ pt_mqtt_session_ack(struct pt_mqtt_core *mc, struct pt_mqtt_session *s,
                 q->msg = NULL;
             }
             q->state = PT_Q_WAIT_COMP;
+            q->unsent = 0;      /* nothing left to send but PUBREL */
             return 0;
         }
         if ((type == PT_MQTT_T_PUBACK &&

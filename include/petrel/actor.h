@@ -167,6 +167,16 @@ void *pt_actor_lookup(struct pt_actor_table *t, uint64_t id);
  */
 int pt_actor_release(struct pt_actor_table *t, uint64_t id);
 
+/**
+ * Call fn for every live id, in slot order (a teardown walk: O(table
+ * size), never on the packet path). fn may release the id it is given,
+ * not others. Owner lcore, or any thread once the owner has stopped.
+ * @return the number of calls.
+ */
+unsigned pt_actor_for_each(struct pt_actor_table *t,
+                           void (*fn)(void *arg, uint64_t id, void *obj),
+                           void *arg);
+
 /** Copy the counters (relaxed loads). Any thread. */
 void pt_actor_stats(const struct pt_actor_table *t,
                     struct pt_actor_stats *out);
