@@ -60,6 +60,7 @@
 #include <petrel/log.h>
 #include <petrel/tcp.h>
 
+#include "mbuf_chain.h"
 #include "mqtt_priv.h"
 
 PT_LOG_REGISTER(mqtt_conn, pt.dp.mqtt, INFO);
@@ -129,48 +130,24 @@ pt_mqtt_timer_fired(struct pt_timer *t, void *arg)
  */
 
 /* Hand TCP as much of txq as its send queue takes, whole segments first;
- * a segment larger than the space left is split by copying (only when
+ * a segment larger than the space left goes in part, copied (only when
  * that space is worth a segment). */
 static void
 tx_push(struct pt_mqtt_conn *c)
 {
     while (c->txq != NULL) {
-        struct rte_mbuf *h = c->txq, *last = NULL, *rest = h;
-        uint32_t space = pt_tcp_send_space(c->tcp), take = 0;
-        uint16_t segs = 0;
+        struct rte_mbuf *h = c->txq, *rest;
+        uint32_t space = pt_tcp_send_space(c->tcp), take;
 
-        while (rest != NULL && take + rest->data_len <= space) {
-            take += rest->data_len;
-            segs++;
-            last = rest;
-            rest = rest->next;
-        }
-        if (last == NULL) {
-            struct rte_mbuf *part;
+        rest = pt_mbuf_split(h, space, &take);
+        if (take == 0) {
             uint32_t n = RTE_MIN(space, (uint32_t)h->data_len);
 
-            if (space < 536 && space < h->pkt_len)
-                return;         /* wait for a worthwhile window */
-            part = rte_pktmbuf_alloc(c->mc->pool);
-            if (part == NULL || rte_pktmbuf_tailroom(part) < n) {
-                rte_pktmbuf_free(part);
+            if ((space < 536 && space < h->pkt_len) ||
+                pt_tcp_write(c->tcp, rte_pktmbuf_mtod(h, void *), n) < 0)
                 return;         /* `sent` comes again */
-            }
-            memcpy(rte_pktmbuf_append(part, (uint16_t)n),
-                   rte_pktmbuf_mtod(h, void *), n);
-            if (pt_tcp_send(c->tcp, part) < 0) {
-                rte_pktmbuf_free(part);
-                return;
-            }
             rte_pktmbuf_adj(h, (uint16_t)n);
             continue;
-        }
-        if (rest != NULL) {
-            rest->pkt_len = h->pkt_len - take;
-            rest->nb_segs = (uint16_t)(h->nb_segs - segs);
-            last->next = NULL;
-            h->pkt_len = take;
-            h->nb_segs = segs;
         }
         if (pt_tcp_send(c->tcp, h) < 0) {
             /* closing under us: drop what waits */

@@ -17,38 +17,20 @@
 
 #include <petrel/tcp.h>
 
+#include "mbuf_chain.h"
+
 /* Queue as much of the held chain as fits; return what is left. */
 static struct rte_mbuf *
 echo_push(struct pt_tcp_conn *c, struct rte_mbuf *held)
 {
-    uint32_t space = pt_tcp_send_space(c);
-    struct rte_mbuf *last = NULL, *rest = held;
-    uint32_t take = 0;
-    uint16_t segs = 0;
+    uint32_t take;
+    struct rte_mbuf *rest = pt_mbuf_split(held, pt_tcp_send_space(c), &take);
 
-    /* whole segments only: a prefix of the chain that fits */
-    while (rest != NULL && take + rest->data_len <= space) {
-        take += rest->data_len;
-        segs++;
-        last = rest;
-        rest = rest->next;
-    }
-    if (last == NULL)
+    if (take == 0)
         return held;
-    if (rest != NULL) {
-        rest->pkt_len = held->pkt_len - take;
-        rest->nb_segs = (uint16_t)(held->nb_segs - segs);
-        last->next = NULL;
-        held->pkt_len = take;
-        held->nb_segs = segs;
-    }
     if (pt_tcp_send(c, held) < 0) {
         /* cannot happen (it fitted), but never lose the bytes */
-        if (rest != NULL) {
-            last->next = rest;
-            held->pkt_len += rest->pkt_len;
-            held->nb_segs = (uint16_t)(held->nb_segs + rest->nb_segs);
-        }
+        pt_mbuf_unsplit(held, rest);
         return held;
     }
     pt_tcp_recved(c, take);
