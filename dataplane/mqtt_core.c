@@ -449,12 +449,11 @@ login_ok(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
         if (pt_mqtt_session_start(mc, s) != 0) {
             uint8_t ack[4];
 
-            c->s = NULL;
-            rte_mempool_put(mc->b->sessions, s);
             pt_mqtt_count(mc, PT_MQTT_C_SESSION_FULL, 1);
             pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_UNAVAILABLE);
             pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
-            /* the registry names us: it learns the end from the close */
+            /* still WAIT_LOGIN with the provisional session: the close
+             * returns it and tells the registry (END) */
             pt_mqtt_conn_close(c, false);
             return;
         }
