@@ -24,9 +24,11 @@
 # Cases:
 #   qos0        QoS 0 PUBLISH, 64-byte payload, topic bench/t, subscribed
 #               QoS 0; one per poll loop; checksums verified in software
-#   qos0-ol     the same, checksums trusted from RX_*_CKSUM_GOOD (offload)
+#   qos0-ol     the same, a NIC doing checksums both ways (received ones
+#               trusted from RX_*_CKSUM_GOOD, sent ones left to the port)
 #   qos0-b32    32 publisher connections, one PUBLISH each per
 #               pt_net_input() call (a poll that finds 32 frames)
+#   qos0-ol-b32 both: what a NIC deployment under load looks like
 #   qos1        QoS 1 published and subscribed: PUBACK to the publisher,
 #               PUBLISH with a packet id to the subscriber, its PUBACK back
 #   qos1-b32    qos1 with 32 publishers per burst
@@ -68,13 +70,14 @@ CG_NAME=callgrind_mqtt
 CG_BENCH=bench_mqtt
 CG_TAG=mqtt
 CG_TOP=15
-CG_CASES=(qos0 qos0-ol qos0-b32 qos1 qos1-b32)
+CG_CASES=(qos0 qos0-ol qos0-b32 qos0-ol-b32 qos1 qos1-b32)
 
 case_args() {
     case "$1" in
     qos0) echo "" ;;
     qos0-ol) echo "--offload" ;;
     qos0-b32) echo "--burst 32" ;;
+    qos0-ol-b32) echo "--offload --burst 32" ;;
     qos1) echo "--qos 1" ;;
     qos1-b32) echo "--qos 1 --burst 32" ;;
     esac
@@ -92,7 +95,7 @@ print_header() {
     printf 'bench_mqtt under callgrind, %s: N1=%s N2=%s poll loops\n' "$prog" \
         "$n1" "$n2"
     printf 'instructions per PUBLISH (see the header of perf/callgrind_mqtt.sh for the columns)\n'
-    printf '%-9s %8s %8s %7s %7s %7s %6s %9s %7s\n' case total input poll \
+    printf '%-11s %8s %8s %7s %7s %7s %6s %9s %7s\n' case total input poll \
         flush driver prep dataplane mqtt
 }
 
@@ -106,7 +109,7 @@ print_row() {
     prep=$(echo "$(incl prep_publish) + $(incl prep_ack)" | bc -l)
     dp=$(echo "$input + $poll + $flush - $driver" | bc -l)
     mqtt=$(incl conn_data)
-    printf '%-9s %8.1f %8.1f %7.1f %7.1f %7.1f %6.1f %9.1f %7.1f\n' "$1" \
+    printf '%-11s %8.1f %8.1f %7.1f %7.1f %7.1f %6.1f %9.1f %7.1f\n' "$1" \
         "$total" "$input" "$poll" "$flush" "$driver" "$prep" "$dp" "$mqtt"
 }
 
