@@ -191,7 +191,8 @@ inject(struct rig_client *c, uint8_t flags, const uint8_t *payload,
         .sport = c->port,
         .dport = RIG_PORT,
         .seq = c->snd_nxt,
-        .ack = (flags & TH_ACK) ? c->rcv_nxt : 0,
+        .ack = !(flags & TH_ACK) ? 0 : c->frozen ? c->frozen_ack
+                                                 : c->rcv_nxt,
         .flags = flags,
         .win = 65535,
         .opts = mss_opt,
@@ -208,7 +209,7 @@ inject(struct rig_client *c, uint8_t flags, const uint8_t *payload,
     }
     memcpy(rte_pktmbuf_append(m, (uint16_t)len), rig->frame, len);
     c->snd_nxt += (uint32_t)plen + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
-    if (flags & TH_ACK)
+    if ((flags & TH_ACK) && !c->frozen)
         c->ack_due = false;
     pt_net_input(rc->net, &m, 1, rig->now);
     pt_net_flush(rc->net);
@@ -253,6 +254,15 @@ rig_send(struct rig_client *c, const void *bytes, size_t len)
 }
 
 void
+rig_client_freeze(struct rig_client *c, bool frozen)
+{
+    c->frozen = frozen;
+    c->frozen_ack = c->rcv_nxt;
+    if (!frozen)
+        c->ack_due = true;
+}
+
+void
 rig_client_close(struct rig_client *c)
 {
     if (c->fin_sent || c->rst_sent)
@@ -283,6 +293,8 @@ clients_answer(struct rig *rig)
             c->ack_due = false;
             continue;
         }
+        if (c->frozen)
+            continue;
         if (c->fin_rcvd && !c->fin_sent) {
             c->fin_sent = true;
             inject(c, TH_ACK | TH_FIN, NULL, 0);

@@ -67,6 +67,8 @@ struct rig_client {
     bool rst_rcvd;          /* the broker reset it */
     bool fin_sent;          /* this side sent FIN */
     bool rst_sent;          /* this side sent RST */
+    bool frozen;            /* not reading: see rig_client_freeze */
+    uint32_t frozen_ack;    /* what its segments acknowledge meanwhile */
     unsigned gaps;          /* broker segments past a hole (never kept) */
     uint8_t *rx;            /* bytes received from the broker */
     size_t rx_len, rx_cap;
@@ -76,8 +78,8 @@ struct rig_client {
 /** What rig_destroy found still in use. */
 struct rig_leaks {
     unsigned mbufs;         /* test pool mbufs in use after tear-down */
-    unsigned sessions;      /* session objects in use before the broker's
-                             * pools were freed (offline sessions) */
+    unsigned sessions;      /* session objects in use once the cores
+                             * were freed, before the broker's pools */
     unsigned qents;         /* queue entries in use, likewise */
     uint64_t queued;        /* messages queued or in flight, all cores,
                              * once every connection was gone */
@@ -140,6 +142,12 @@ struct rig_client *rig_client_open(struct rig *rig, unsigned core);
  * go out; nothing else is polled). A client that sent FIN or RST sends
  * nothing. */
 void rig_send(struct rig_client *c, const void *bytes, size_t len);
+
+/** The client stops reading (frozen) or reads again: while frozen its
+ * segments keep acknowledging only what it had received when frozen, and
+ * the rig sends no ACK for it, so the broker's send queue fills (bytes
+ * still arrive and are kept). */
+void rig_client_freeze(struct rig_client *c, bool frozen);
 
 /** Send FIN (the client closes its side; no DISCONNECT implied). */
 void rig_client_close(struct rig_client *c);
