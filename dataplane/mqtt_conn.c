@@ -180,11 +180,28 @@ tx_coalesce(struct rte_mbuf *q, struct rte_mbuf *m)
     return true;
 }
 
+/* Bytes waiting in txq (TCP's queue is full). */
+static inline uint32_t
+txq_bytes(const struct pt_mqtt_conn *c)
+{
+    return c->txq != NULL ? c->txq->pkt_len : 0;
+}
+
+/* The soft bound of txq: one packet of any allowed size fits behind a
+ * full TCP queue. Past it QoS 0 deliveries are refused (dropped), QoS 1/2
+ * wait in the session, and the connection stops reading. */
+static inline bool
+txq_over(const struct pt_mqtt_conn *c)
+{
+    const struct pt_config *cfg = c->mc->b->cfg;
+
+    return txq_bytes(c) > (uint64_t)cfg->mqtt_max_packet + cfg->tcp_snd_buf;
+}
+
 int
-pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m)
+pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m, bool may_refuse)
 {
     uint32_t len = m->pkt_len;
-    uint64_t limit;
 
     if (c->tcp == NULL || c->state == PT_MC_CLOSING) {
         rte_pktmbuf_free(m);
@@ -198,9 +215,7 @@ pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m)
             return rc;
         }
     } else {
-        limit = (uint64_t)c->mc->b->cfg->mqtt_max_packet +
-                c->mc->b->cfg->tcp_snd_buf;
-        if ((c->txq != NULL ? c->txq->pkt_len : 0) + (uint64_t)len > limit) {
+        if (may_refuse && txq_over(c)) {
             rte_pktmbuf_free(m);
             return -EAGAIN;     /* a consumer this slow loses QoS 0 */
         }
@@ -208,8 +223,11 @@ pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m)
             c->txq = m;
         } else if (!tx_coalesce(c->txq, m) &&
                    rte_pktmbuf_chain(c->txq, m) != 0) {
+            /* 65535 segments behind: only a reader that stopped long ago */
             rte_pktmbuf_free(m);
-            return -EAGAIN;
+            pt_mqtt_count(c->mc, PT_MQTT_C_SLOW_CLOSED, 1);
+            pt_mqtt_conn_close(c, true);
+            return -ENOBUFS;
         }
         tx_push(c);
     }
@@ -218,7 +236,8 @@ pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m)
 }
 
 int
-pt_mqtt_conn_send_bytes(struct pt_mqtt_conn *c, const void *p, uint32_t len)
+pt_mqtt_conn_send_bytes(struct pt_mqtt_conn *c, const void *p, uint32_t len,
+                        bool may_refuse)
 {
     struct rte_mbuf *m;
 
@@ -235,12 +254,14 @@ pt_mqtt_conn_send_bytes(struct pt_mqtt_conn *c, const void *p, uint32_t len)
         if (rc == -EPIPE)
             return rc;
     }
+    if (may_refuse && txq_over(c))
+        return -EAGAIN;
     m = pt_mqtt_blob(c->mc->pool, p, len);
     if (m == NULL) {
         pt_mqtt_count(c->mc, PT_MQTT_C_NO_MBUF, 1);
         return -ENOBUFS;
     }
-    return pt_mqtt_conn_send(c, m);
+    return pt_mqtt_conn_send(c, m, may_refuse);
 }
 
 /* Drop the bytes before rx_off. */
@@ -276,7 +297,10 @@ rx_process(struct pt_mqtt_conn *c)
     struct pt_mqtt_core *mc = c->mc;
     uint32_t max = mc->b->cfg->mqtt_max_packet;
 
-    while (c->rx != NULL && !c->paused && c->state != PT_MC_CLOSING) {
+    /* a client that does not read its answers stops being read: the
+     * answers to what it sent wait in txq, its window closes */
+    while (c->rx != NULL && !c->paused && !txq_over(c) &&
+           c->state != PT_MC_CLOSING) {
         struct pt_mqtt_frame f;
         struct pt_mqtt_packet pkt;
         enum pt_mqtt_err e;
@@ -297,7 +321,7 @@ rx_process(struct pt_mqtt_conn *c)
 
                     pt_mqtt_encode_connack(ack, false,
                                            (uint8_t)pt_mqtt_connack_code(e));
-                    pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+                    pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
                     pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
                 }
             }
@@ -317,7 +341,7 @@ rx_process(struct pt_mqtt_conn *c)
 static void
 rx_credit(struct pt_mqtt_conn *c)
 {
-    if (c->paused || c->tcp == NULL || c->rx_uncredited == 0)
+    if (c->paused || txq_over(c) || c->tcp == NULL || c->rx_uncredited == 0)
         return;
     pt_tcp_recved(c->tcp, c->rx_uncredited);
     c->rx_uncredited = 0;
@@ -474,8 +498,13 @@ conn_sent(void *user, struct pt_tcp_conn *tc, uint32_t bytes)
 
     (void)tc;
     (void)bytes;
-    if (c->txq != NULL && c->state != PT_MC_CLOSING)
+    if (c->txq != NULL && c->state != PT_MC_CLOSING) {
         tx_push(c);
+        if (!txq_over(c) && (c->rx != NULL || c->rx_uncredited > 0)) {
+            rx_process(c);      /* it stopped reading for us: go on */
+            rx_credit(c);
+        }
+    }
     if (c->state == PT_MC_CONNECTED && c->s != NULL)
         pt_mqtt_session_pump(c->mc, c->s);
 }

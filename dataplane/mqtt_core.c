@@ -386,7 +386,7 @@ connack(struct pt_mqtt_conn *c, bool present)
     uint8_t ack[4];
 
     pt_mqtt_encode_connack(ack, present, PT_MQTT_CONNACK_ACCEPTED);
-    pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+    pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
     pt_mqtt_count(c->mc, PT_MQTT_C_CONNACK_OK, 1);
 }
 
@@ -451,7 +451,7 @@ login_ok(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
 
             pt_mqtt_count(mc, PT_MQTT_C_SESSION_FULL, 1);
             pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_UNAVAILABLE);
-            pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+            pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
             /* still WAIT_LOGIN with the provisional session: the close
              * returns it and tells the registry (END) */
             pt_mqtt_conn_close(c, false);
@@ -496,7 +496,7 @@ login_fail(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
         uint8_t ack[4];
 
         pt_mqtt_encode_connack(ack, false, (uint8_t)d->aux);
-        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
         pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
     }
     pt_mqtt_conn_close(c, false);
@@ -560,7 +560,7 @@ sync_ack(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
     if (hdr.reply_len <= sizeof(reply)) {
         const void *r = rte_pktmbuf_read(m, sizeof(hdr), hdr.reply_len,
                                          reply);
-        pt_mqtt_conn_send_bytes(c, r, hdr.reply_len);
+        pt_mqtt_conn_send_bytes(c, r, hdr.reply_len, false);
     }
     rte_pktmbuf_free(m);
     if (hdr.connack) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Fan-out of a published message: which cores get it (the global route
- * table), and which of this core's sessions (its trie).
+ * Fan-out of a published message: which other cores get it (the global
+ * route table), and which of this core's sessions (its own trie, always:
+ * the route table's bit for this core is not needed, so a route the table
+ * had no room for still serves the core's own publishers).
  *
  * Both answers depend only on the topic and on the two tables, and a
  * busy broker sees the same topics again and again, so each core keeps a
@@ -93,13 +95,15 @@ deliver_cb(void *arg, uint64_t sub_id, uint8_t qos)
                             RTE_MIN(qos, pt_msg_meta(x->msg)->qos), false);
 }
 
-static void
+/* @return the subscribers found (stale ids included) */
+static unsigned
 deliver_local(struct pt_mqtt_core *mc, struct rte_mbuf *msg,
               struct pt_fanout_ent *e)
 {
     struct deliver_ctx x = { .mc = mc, .msg = msg };
     uint64_t lgen = pt_mqtt_trie_gen(mc->trie);
     uint8_t mq = pt_msg_meta(msg)->qos;
+    unsigned n;
 
     if (e != NULL && e->lgen == lgen && e->n != PT_FANOUT_MANY) {
         for (unsigned i = 0; i < e->n; i++) {
@@ -109,17 +113,18 @@ deliver_local(struct pt_mqtt_core *mc, struct rte_mbuf *msg,
                 pt_mqtt_session_deliver(mc, s, msg, RTE_MIN(e->qos[i], mq),
                                         false);
         }
-        return;
+        return e->n;
     }
     if (e != NULL) {
         e->n = 0;
         x.e = e;
     }
-    pt_mqtt_trie_match(mc->trie, pt_msg_topic(msg),
-                       pt_msg_meta(msg)->topic_len, deliver_cb, &x);
+    n = pt_mqtt_trie_match(mc->trie, pt_msg_topic(msg),
+                           pt_msg_meta(msg)->topic_len, deliver_cb, &x);
     /* deliveries do not change the trie: the entry is good for lgen */
     if (e != NULL)
         e->lgen = lgen;
+    return n;
 }
 
 void
@@ -140,6 +145,7 @@ pt_mqtt_publish_route(struct pt_mqtt_core *mc, struct rte_mbuf *msg)
     uint32_t h;
     struct pt_fanout_ent *e = cache_find(mc, topic, len, &h);
     uint64_t mask, others;
+    bool remote;
 
     if (e != NULL) {
         uint64_t rgen = pt_mqtt_route_gen(mc->b->route);
@@ -156,9 +162,8 @@ pt_mqtt_publish_route(struct pt_mqtt_core *mc, struct rte_mbuf *msg)
     } else {
         mask = pt_mqtt_route_match(mc->b->route, topic, len);
     }
-    if (mask == 0)
-        pt_mqtt_count(mc, PT_MQTT_C_PUB_NO_SUB, 1);
     others = mask & ~(UINT64_C(1) << mc->core);
+    remote = others != 0;
     while (others != 0) {
         unsigned to = (unsigned)__builtin_ctzll(others);
         struct pt_bus_desc d = { .type = PT_BUS_PUBLISH, .ptr = msg };
@@ -168,7 +173,9 @@ pt_mqtt_publish_route(struct pt_mqtt_core *mc, struct rte_mbuf *msg)
         if (pt_mqtt_bus_send(mc, to, &d) != 0)
             pt_msg_unref(msg);
     }
-    if (mask & (UINT64_C(1) << mc->core))
-        deliver_local(mc, msg, e);
+    /* this core's subscribers come from its own trie whatever the route
+     * table says (a route the table had no room for still serves them) */
+    if (deliver_local(mc, msg, e) == 0 && !remote)
+        pt_mqtt_count(mc, PT_MQTT_C_PUB_NO_SUB, 1);
     pt_msg_unref(msg);
 }

@@ -25,7 +25,7 @@ send_ack(struct pt_mqtt_conn *c, uint8_t type, uint16_t pid)
     uint8_t b[4];
 
     pt_mqtt_encode_ack(b, type, pid);
-    pt_mqtt_conn_send_bytes(c, b, sizeof(b));
+    pt_mqtt_conn_send_bytes(c, b, sizeof(b), false);
 }
 
 /* ---- CONNECT ---- */
@@ -58,7 +58,7 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
         uint8_t ack[4];
 
         pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_IDENTIFIER);
-        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
         pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
         pt_mqtt_conn_violation(c, 0, PT_MQTT_V_CLIENT_ID_LONG);
         return;
@@ -68,7 +68,7 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
 
         pt_mqtt_count(mc, PT_MQTT_C_SESSION_FULL, 1);
         pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_UNAVAILABLE);
-        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
         pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
         pt_mqtt_conn_close(c, false);
         return;
@@ -110,7 +110,7 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
 
         rte_pktmbuf_free(head);
         pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_UNAVAILABLE);
-        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack));
+        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
         pt_mqtt_conn_close(c, false);
         return;
     }
@@ -360,7 +360,7 @@ pt_mqtt_handle(struct pt_mqtt_conn *c, struct pt_mqtt_packet *p)
 
         pt_mqtt_count(mc, PT_MQTT_C_PINGS, 1);
         pt_mqtt_encode_pingresp(b);
-        pt_mqtt_conn_send_bytes(c, b, sizeof(b));
+        pt_mqtt_conn_send_bytes(c, b, sizeof(b), false);
         break;
     }
     case PT_MQTT_T_DISCONNECT:

@@ -364,9 +364,14 @@ extern const struct pt_tcp_ops pt_mqtt_tcp_ops;
 void pt_mqtt_conn_close(struct pt_mqtt_conn *c, bool send_will);
 void pt_mqtt_conn_violation(struct pt_mqtt_conn *c, int codec_err,
                             int violation);
-int pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m);
+/* may_refuse: QoS 0 and QoS 1/2 deliveries (refused past the soft bound
+ * of the connection's backlog: QoS 0 is dropped, QoS 1/2 waits in the
+ * session); false for answers to the client's own packets, which are
+ * always queued (the connection stops reading instead). */
+int pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m,
+                      bool may_refuse);
 int pt_mqtt_conn_send_bytes(struct pt_mqtt_conn *c, const void *p,
-                            uint32_t len);
+                            uint32_t len, bool may_refuse);
 void pt_mqtt_conn_resume(struct pt_mqtt_conn *c);
 void pt_mqtt_conn_arm(struct pt_mqtt_conn *c);
 void pt_mqtt_timer_fired(struct pt_timer *t, void *arg);

@@ -269,7 +269,7 @@ send_publish(struct pt_mqtt_core *mc, struct pt_mqtt_conn *c,
                                     b, sizeof(b));
 
         if (n > 0) {
-            rc = pt_mqtt_conn_send_bytes(c, b, (uint32_t)n);
+            rc = pt_mqtt_conn_send_bytes(c, b, (uint32_t)n, true);
             if (rc == 0)
                 pt_mqtt_count(mc, PT_MQTT_C_PUB_TX, 1);
             return rc;
@@ -281,7 +281,7 @@ send_publish(struct pt_mqtt_core *mc, struct pt_mqtt_conn *c,
         pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
         return -ENOBUFS;
     }
-    rc = pt_mqtt_conn_send(c, w);
+    rc = pt_mqtt_conn_send(c, w, true);    /* refused: stays unsent */
     if (rc == 0)
         pt_mqtt_count(mc, PT_MQTT_C_PUB_TX, 1);
     return rc;
@@ -325,7 +325,7 @@ pt_mqtt_session_deliver(struct pt_mqtt_core *mc, struct pt_mqtt_session *s,
         if (!retain && msg->nb_segs == 1 && msg->data_len <= PT_MSG_COPY_MAX) {
             /* the message is the wire bytes: copy them into TCP's queue */
             if (pt_mqtt_conn_send_bytes(c, rte_pktmbuf_mtod(msg, void *),
-                                        msg->data_len) != 0)
+                                        msg->data_len, true) != 0)
                 pt_mqtt_count(mc, PT_MQTT_C_QOS0_DROP, 1);
             else
                 pt_mqtt_count(mc, PT_MQTT_C_PUB_TX, 1);
@@ -336,7 +336,7 @@ pt_mqtt_session_deliver(struct pt_mqtt_core *mc, struct pt_mqtt_session *s,
             pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
             return;
         }
-        if (pt_mqtt_conn_send(c, w) != 0)
+        if (pt_mqtt_conn_send(c, w, true) != 0)
             pt_mqtt_count(mc, PT_MQTT_C_QOS0_DROP, 1);
         else
             pt_mqtt_count(mc, PT_MQTT_C_PUB_TX, 1);
@@ -410,7 +410,7 @@ pt_mqtt_session_resend(struct pt_mqtt_core *mc, struct pt_mqtt_session *s)
 
             pt_mqtt_encode_ack(b, PT_MQTT_T_PUBREL, q->pid);
             q->unsent = 0;
-            pt_mqtt_conn_send_bytes(c, b, sizeof(b));
+            pt_mqtt_conn_send_bytes(c, b, sizeof(b), false);
             continue;
         }
         /* MQTT-4.4.0-1: same packet id, DUP set if it went out before */

@@ -82,6 +82,7 @@ enum pt_mqtt_violation {
     X(KEEPALIVE, "mqtt_keepalive_timeouts", "connections closed after 1.5 x keep-alive without a packet") \
     X(QUEUE_DROP, "mqtt_queue_dropped", "QoS 1/2 messages not queued for a session: mqtt.max_queued(_bytes) or entry pool") \
     X(QOS0_DROP, "mqtt_qos0_dropped", "QoS 0 messages not sent: subscriber's send queue full or offline") \
+    X(SLOW_CLOSED, "mqtt_slow_reader_closed", "connections closed: 65535 buffers of answers waiting for a client that does not read") \
     X(RING_FULL, "mqtt_ring_full", "descriptors not sent: ring to another core or the control plane full") \
     X(NO_MBUF, "mqtt_no_mbuf", "packets not built or received: mempool empty") \
     X(SESSION_FULL, "mqtt_session_pool_full", "CONNECT refused (CONNACK 0x03): session pool empty") \

@@ -1505,18 +1505,23 @@ test_mqtt_broker_pubrec_for_unsent_qos2(void **state)
     sub = client(rig, 0, "sub");
     subscribe(sub, 1, "f/t", 2);
     memset(payload, 'p', sizeof(payload));
-    /* 60 QoS 2 deliveries of 109 bytes, no ACK from the subscriber in
-     * between: 1460 bytes in TCP's queue, 256 + 1460 in the connection's,
+    /* 60 QoS 2 deliveries of 109 bytes to a subscriber that does not
+     * read: 1460 bytes in TCP's queue, 256 + 1460 in the connection's,
      * the rest in flight unsent (the session numbers them 1..60) */
+    rig_client_freeze(sub, true);
     for (uint16_t i = 1; i <= 60; i++)
         rig_send(pub, buf, rig_pkt_publish(buf, "f/t", payload,
                                            sizeof(payload), 2, false, false,
                                            i));
     assert_true(rig_pending(sub) < 60 * 109);
-    /* PUBREC for every id at once */
+    /* PUBREC for every id at once, newest first, acknowledging nothing
+     * new: the broker reads them once its backlog drains; the first, for
+     * 60, finds it unsent (each acknowledgement then pumps the others
+     * out, which is right: the broker cannot know more PUBRECs follow) */
     for (uint16_t i = 1; i <= 60; i++)
-        rig_pkt_ack(recs + 4 * (i - 1), PT_MQTT_T_PUBREC, i);
+        rig_pkt_ack(recs + 4 * (i - 1), PT_MQTT_T_PUBREC, (uint16_t)(61 - i));
     rig_send(sub, recs, sizeof(recs));
+    rig_client_freeze(sub, false);
     rig_poll(rig);
     assert_false(sub->fin_rcvd || sub->rst_rcvd);
     /* what was sent arrives, each id once; a PUBREL answers each PUBREC;
@@ -1556,7 +1561,8 @@ test_mqtt_broker_pubrec_for_unsent_qos2(void **state)
  * fills with deliveries (QoS 0 ones may then be dropped, and are
  * counted), but every PUBLISH it sent is still acknowledged
  * (MQTT-4.3.2-2): an acknowledgement lost is a message the client keeps
- * in flight until it reconnects.
+ * in flight until it reconnects. The broker stops reading the client
+ * while its answers cannot go out, and goes on once they do.
  */
 static void
 test_mqtt_broker_slow_reader_keeps_acks(void **state)
@@ -1583,10 +1589,12 @@ test_mqtt_broker_slow_reader_keeps_acks(void **state)
                                          sizeof(payload), 1, false, false,
                                          i));
     rig_poll(rig);
-    assert_int_equal(count(rig, 0, PT_MQTT_C_PUB_RX), 200);
-    assert_true(count(rig, 0, PT_MQTT_C_QOS0_DROP) > 0);  /* it was full */
+    /* its answers back up: the broker stops reading it (the rest waits
+     * in TCP's receive window) rather than drop an acknowledgement */
+    assert_true(count(rig, 0, PT_MQTT_C_PUB_RX) < 200);
     rig_client_freeze(x, false);
     rig_poll(rig);
+    assert_int_equal(count(rig, 0, PT_MQTT_C_PUB_RX), 200);
     while ((n = rig_recv_packet(x, buf, sizeof(buf))) > 0) {
         if (buf[0] >> 4 != PT_MQTT_T_PUBACK)
             continue;
@@ -1597,6 +1605,48 @@ test_mqtt_broker_slow_reader_keeps_acks(void **state)
     }
     assert_int_equal(x->gaps, 0);
     assert_int_equal(acks, 200);
+    close_rig(rig);
+}
+
+/*
+ * A subscriber that does not read loses QoS 0 messages once its backlog
+ * passes mqtt.max_packet + tcp.snd_buf (counted in mqtt_qos0_dropped);
+ * its publisher is not slowed: every PUBLISH is read and acknowledged.
+ */
+static void
+test_mqtt_broker_slow_subscriber_drops_qos0(void **state)
+{
+    struct pt_config cfg;
+    struct rig *rig;
+    struct rig_client *sub, *pub;
+    uint8_t payload[100], buf[256];
+    unsigned acks = 0;
+    size_t n;
+
+    (void)state;
+    rig_config_defaults(&cfg);
+    cfg.tcp_snd_buf = 1460;
+    cfg.mqtt_max_packet = 256;
+    rig = open_rig(1, &cfg);
+    sub = client(rig, 0, "sub");
+    pub = client(rig, 0, "pub");
+    subscribe(sub, 1, "s/#", 0);
+    memset(payload, 'p', sizeof(payload));
+    rig_client_freeze(sub, true);
+    for (uint16_t i = 1; i <= 200; i++) {
+        rig_send(pub, buf, rig_pkt_publish(buf, "s/t", payload,
+                                           sizeof(payload), 1, false, false,
+                                           i));
+        rig_poll(rig);
+    }
+    assert_int_equal(count(rig, 0, PT_MQTT_C_PUB_RX), 200);
+    assert_true(count(rig, 0, PT_MQTT_C_QOS0_DROP) > 0);
+    assert_true(count(rig, 0, PT_MQTT_C_QOS0_DROP) < 200);
+    while ((n = rig_recv_packet(pub, buf, sizeof(buf))) > 0)
+        acks += buf[0] >> 4 == PT_MQTT_T_PUBACK;
+    assert_int_equal(acks, 200);
+    rig_client_freeze(sub, false);
+    rig_poll(rig);
     close_rig(rig);
 }
 
@@ -1640,6 +1690,7 @@ main(void)
         T(test_mqtt_broker_teardown_releases_offline_sessions),
         T(test_mqtt_broker_pubrec_for_unsent_qos2),
         T(test_mqtt_broker_slow_reader_keeps_acks),
+        T(test_mqtt_broker_slow_subscriber_drops_qos0),
     };
 #undef T
 
