@@ -180,22 +180,13 @@ tx_coalesce(struct rte_mbuf *q, struct rte_mbuf *m)
     return true;
 }
 
-/* Bytes waiting in txq (TCP's queue is full). */
-static inline uint32_t
-txq_bytes(const struct pt_mqtt_conn *c)
-{
-    return c->txq != NULL ? c->txq->pkt_len : 0;
-}
-
 /* The soft bound of txq: one packet of any allowed size fits behind a
  * full TCP queue. Past it QoS 0 deliveries are refused (dropped), QoS 1/2
  * wait in the session, and the connection stops reading. */
 static inline bool
 txq_over(const struct pt_mqtt_conn *c)
 {
-    const struct pt_config *cfg = c->mc->b->cfg;
-
-    return txq_bytes(c) > (uint64_t)cfg->mqtt_max_packet + cfg->tcp_snd_buf;
+    return c->txq != NULL && c->txq->pkt_len > c->mc->txq_limit;
 }
 
 int

@@ -287,6 +287,7 @@ pt_mqtt_core_create(struct pt_broker *b, unsigned core, struct pt_tcp *tcp,
     for (unsigned i = 0; mc->fanout != NULL && i < PT_FANOUT_SIZE; i++)
         mc->fanout[i].rgen = mc->fanout[i].lgen = UINT64_MAX;
     mc->pscratch_len = cfg->mqtt_max_packet;
+    mc->txq_limit = (uint64_t)cfg->mqtt_max_packet + cfg->tcp_snd_buf;
     mc->pscratch = rte_malloc_socket("pt_mqtt_scratch", mc->pscratch_len, 0,
                                      socket_id);
     if (mc->conns == NULL || mc->actors == NULL || mc->sids == NULL ||
