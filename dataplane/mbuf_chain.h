@@ -56,4 +56,30 @@ pt_mbuf_unsplit(struct rte_mbuf *h, struct rte_mbuf *rest)
     }
 }
 
+/**
+ * Drop the first n bytes of chain m: segments emptied are freed, the
+ * first one kept is trimmed in place (rte_pktmbuf_adj).
+ * @return the new head, or NULL when n covers the whole chain (all freed)
+ */
+static inline struct rte_mbuf *
+pt_mbuf_trim_front(struct rte_mbuf *m, uint32_t n)
+{
+    while (m != NULL && n >= m->data_len) {
+        struct rte_mbuf *next = m->next;
+
+        n -= m->data_len;
+        if (next != NULL) {
+            next->pkt_len = m->pkt_len - m->data_len;
+            next->nb_segs = (uint16_t)(m->nb_segs - 1);
+        }
+        m->next = NULL;
+        m->nb_segs = 1;
+        rte_pktmbuf_free(m);
+        m = next;
+    }
+    if (m != NULL && n > 0)
+        rte_pktmbuf_adj(m, (uint16_t)n);
+    return m;
+}
+
 #endif /* PETREL_MBUF_CHAIN_H */

@@ -259,26 +259,8 @@ pt_mqtt_conn_send_bytes(struct pt_mqtt_conn *c, const void *p, uint32_t len,
 static void
 rx_trim(struct pt_mqtt_conn *c)
 {
-    struct rte_mbuf *m = c->rx;
-
-    while (m != NULL && c->rx_off >= m->data_len) {
-        struct rte_mbuf *next = m->next;
-
-        c->rx_off -= m->data_len;
-        if (next != NULL) {
-            next->pkt_len = m->pkt_len - m->data_len;
-            next->nb_segs = (uint16_t)(m->nb_segs - 1);
-        }
-        m->next = NULL;
-        m->nb_segs = 1;
-        rte_pktmbuf_free(m);
-        m = next;
-    }
-    if (m != NULL && c->rx_off > 0) {
-        rte_pktmbuf_adj(m, (uint16_t)c->rx_off);
-        c->rx_off = 0;
-    }
-    c->rx = m;
+    c->rx = pt_mbuf_trim_front(c->rx, c->rx_off);
+    c->rx_off = 0;
 }
 
 /* Parse and handle every complete packet, unless paused. */

@@ -26,6 +26,7 @@
 
 #include <rte_errno.h>
 
+#include "mbuf_chain.h"
 #include "mqtt_priv.h"
 
 int pt_msg_dynfield_off = -1;
@@ -189,19 +190,7 @@ pt_msg_wire(struct rte_mempool *pool, struct rte_mbuf *m, uint8_t qos,
         return NULL;
     }
     /* the header and topic lie in the head segment: cut them off */
-    if (skip >= pl->data_len) {
-        /* the head holds nothing but the header: drop it */
-        struct rte_mbuf *rest = pl->next;
-
-        rest->pkt_len = pl->pkt_len - pl->data_len;
-        rest->nb_segs = (uint16_t)(pl->nb_segs - 1);
-        pl->next = NULL;
-        pl->nb_segs = 1;
-        rte_pktmbuf_free(pl);
-        pl = rest;
-    } else {
-        rte_pktmbuf_adj(pl, (uint16_t)skip);
-    }
+    pl = pt_mbuf_trim_front(pl, skip);
     if (rte_pktmbuf_chain(h, pl) != 0) {
         rte_pktmbuf_free(h);
         rte_pktmbuf_free(pl);

@@ -40,6 +40,7 @@ import unittest
 
 import harness
 from harness import Broker, BROKER_IP
+from test_tcp_echo import _flatten  # stats JSON -> {leaf name: number}
 
 REFERENCE = os.environ.get("PT_MQTT_REFERENCE", "").strip().lower() or None
 if REFERENCE not in (None, "mosquitto", "petrel"):
@@ -52,14 +53,6 @@ MOSQUITTO = os.environ.get("MOSQUITTO", shutil.which("mosquitto")
                            or "/usr/sbin/mosquitto")
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _flatten(obj, out):
-    for k, v in obj.items():
-        if isinstance(v, dict):
-            _flatten(v, out)
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            out.setdefault(k, v)
 
 
 def _setns(path):
