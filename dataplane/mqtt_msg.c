@@ -150,19 +150,8 @@ pt_msg_wire(struct rte_mempool *pool, struct rte_mbuf *m, uint8_t qos,
     uint8_t *p;
     size_t hl;
 
-    if (qos == 0 && !retain) {
-        /* a small message is cheaper copied than cloned (one allocation
-         * either way, no attach, no reference count) */
-        if (m->nb_segs == 1 && m->data_len <= PT_MSG_COPY_MAX) {
-            h = rte_pktmbuf_alloc(pool);
-            if (h == NULL)
-                return NULL;
-            memcpy(rte_pktmbuf_append(h, m->data_len),
-                   rte_pktmbuf_mtod(m, const void *), m->data_len);
-            return h;
-        }
-        return rte_pktmbuf_clone(m, pool);
-    }
+    if (qos == 0 && !retain)
+        return rte_pktmbuf_clone(m, pool);   /* the message as it is */
 
     h = rte_pktmbuf_alloc(pool);
     if (h == NULL)
