@@ -24,6 +24,9 @@
  *   - the read-only walks (match_mask, filter_subs) write no byte, so
  *     concurrent readers never share a written cache line.
  *
+ * Matching and the read-only walks are in mqtt_trie_match.c; the layouts
+ * and lookups both files use in mqtt_trie_priv.h.
+ *
  * What it is not: a route table across cores (mqtt_route.c builds one
  * from two of these), or thread-safe for writers.
  */
@@ -41,90 +44,7 @@
 #include <petrel/mqtt.h>
 #include <petrel/mqtt_trie.h>
 
-#define NONE UINT32_MAX
-#define CHUNK_BYTES PT_MQTT_TRIE_CHUNK_BYTES
-
-enum node_kind {
-    K_FREE,
-    K_ROOT,
-    K_NAMED,
-    K_PLUS,
-    K_WILD,
-};
-
-struct node {
-    uint32_t parent;
-    uint32_t hnext;      /* named-children hash chain, or free list */
-    uint32_t plus;       /* '+' child */
-    uint32_t wild;       /* '#' child */
-    uint32_t subs;       /* head of this filter's entries */
-    uint32_t nchildren;  /* named children */
-    uint32_t hash;       /* of the level name */
-    uint16_t len;        /* of the level name */
-    uint8_t kind;
-    uint8_t pad;
-    union {
-        char name[PT_MQTT_TRIE_INLINE]; /* len <= PT_MQTT_TRIE_INLINE */
-        uint32_t chunk;                 /* else: first chunk of the name */
-    } u;
-};
-_Static_assert(sizeof(struct node) == 48, "node size");
-
-struct chunk {
-    uint32_t next;
-    char b[CHUNK_BYTES];
-};
-_Static_assert(sizeof(struct chunk) == 32, "chunk size");
-
-struct entry {
-    uint32_t node;
-    uint32_t owner;      /* subscriber record */
-    uint32_t nnext;      /* node's list, or free list */
-    uint32_t nprev;
-    uint32_t onext;      /* owner's list */
-    uint8_t qos;
-};
-_Static_assert(sizeof(struct entry) == 24, "entry size");
-
-/* Match epochs are 30 bits so the QoS fits beside them: a 24-byte record. */
-#define EPOCH_MASK ((1u << 30) - 1)
-
-struct rec {
-    uint64_t id;
-    uint32_t first;      /* owner's entries */
-    uint32_t hnext;      /* id hash chain, or free list */
-    uint32_t mnext;      /* delivery list of the current match */
-    uint32_t epoch : 30; /* match that last stamped it (0: none) */
-    uint32_t best : 2;   /* highest QoS in that match */
-};
-_Static_assert(sizeof(struct rec) == 24, "rec size");
-
-struct pt_mqtt_trie {
-    unsigned owner;
-    uint32_t max_nodes, max_chunks, max_subs;
-    uint32_t node_mask, rec_mask;
-    uint32_t free_node, free_chunk, free_entry, free_rec;
-    uint32_t nfree_node, nfree_chunk, nfree_entry, nfree_rec;
-    uint32_t epoch;
-    uint32_t mhead;
-    struct node *nodes;
-    struct chunk *chunks;
-    struct entry *entries;
-    struct rec *recs;
-    uint32_t *node_bkt;
-    uint32_t *rec_bkt;
-    uint64_t bytes_allocated;
-    uint64_t gen;            /* bumped by every change (owner only) */
-    /* readable by any thread (relaxed) */
-    uint64_t st_nodes, st_chunks, st_subs, st_recs;
-    uint64_t st_matches, st_delivered, st_pool_full;
-};
-
-static inline void
-stat_store(uint64_t *p, uint64_t v)
-{
-    __atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
+#include "mqtt_trie_priv.h"
 
 static void
 publish_gauges(struct pt_mqtt_trie *t)
@@ -138,58 +58,7 @@ publish_gauges(struct pt_mqtt_trie *t)
 
 /* ---- hashing ---- */
 
-static inline uint32_t
-level_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
-}
-
-static inline uint32_t
-node_bucket(const struct pt_mqtt_trie *t, uint32_t parent, uint32_t h)
-{
-    uint32_t x = h ^ (parent * 0x9e3779b1u);
-
-    x ^= x >> 16;
-    x *= 0x85ebca6bu;
-    x ^= x >> 13;
-    return x & t->node_mask;
-}
-
-static inline uint32_t
-rec_bucket(const struct pt_mqtt_trie *t, uint64_t id)
-{
-    id ^= id >> 33;
-    id *= 0xff51afd7ed558ccdull;
-    id ^= id >> 33;
-    return (uint32_t)id & t->rec_mask;
-}
-
 /* ---- level names ---- */
-
-static bool
-name_eq(const struct pt_mqtt_trie *t, const struct node *nd, const char *s,
-        size_t n)
-{
-    uint32_t c;
-
-    if (nd->len != n)
-        return false;
-    if (n <= PT_MQTT_TRIE_INLINE)
-        return memcmp(nd->u.name, s, n) == 0;
-    for (c = nd->u.chunk; n > 0; c = t->chunks[c].next) {
-        size_t k = n < CHUNK_BYTES ? n : CHUNK_BYTES;
-
-        if (memcmp(t->chunks[c].b, s, k) != 0)
-            return false;
-        s += k;
-        n -= k;
-    }
-    return true;
-}
 
 static inline uint32_t
 name_chunks(size_t n)
@@ -239,48 +108,6 @@ name_free(struct pt_mqtt_trie *t, struct node *nd)
 }
 
 /* ---- nodes ---- */
-
-static inline enum node_kind
-level_kind(const char *s, size_t n)
-{
-    if (n == 1 && s[0] == '+')
-        return K_PLUS;
-    if (n == 1 && s[0] == '#')
-        return K_WILD;
-    return K_NAMED;
-}
-
-static uint32_t
-find_named(const struct pt_mqtt_trie *t, uint32_t parent, const char *s,
-           size_t n, uint32_t h)
-{
-    uint32_t i;
-
-    for (i = t->node_bkt[node_bucket(t, parent, h)]; i != NONE;
-         i = t->nodes[i].hnext) {
-        const struct node *nd = &t->nodes[i];
-
-        if (nd->parent == parent && nd->hash == h && name_eq(t, nd, s, n))
-            return i;
-    }
-    return NONE;
-}
-
-static uint32_t
-lookup(const struct pt_mqtt_trie *t, uint32_t parent, const char *s,
-       size_t n)
-{
-    switch (level_kind(s, n)) {
-    case K_PLUS:
-        return t->nodes[parent].plus;
-    case K_WILD:
-        return t->nodes[parent].wild;
-    default:
-        if (t->nodes[parent].nchildren == 0)
-            return NONE;
-        return find_named(t, parent, s, n, level_hash(s, n));
-    }
-}
 
 /* The caller has checked that a node (and the name's chunks) are free. */
 static uint32_t
@@ -358,17 +185,6 @@ prune(struct pt_mqtt_trie *t, uint32_t n)
 /* ---- subscriber records and entries ---- */
 
 static uint32_t
-rec_find(const struct pt_mqtt_trie *t, uint64_t id)
-{
-    uint32_t r;
-
-    for (r = t->rec_bkt[rec_bucket(t, id)]; r != NONE; r = t->recs[r].hnext)
-        if (t->recs[r].id == id)
-            return r;
-    return NONE;
-}
-
-static uint32_t
 rec_create(struct pt_mqtt_trie *t, uint64_t id)
 {
     uint32_t r = t->free_rec;
@@ -419,35 +235,6 @@ entry_remove(struct pt_mqtt_trie *t, uint32_t e)
 }
 
 /* ---- filters ---- */
-
-/* Deepest existing node along the filter; *rest is the first level not in
- * the trie, or NULL when the whole filter is. */
-static uint32_t
-walk(const struct pt_mqtt_trie *t, const char *f, size_t len,
-     const char **rest)
-{
-    const char *p = f, *end = f + len;
-    uint32_t n = 0;
-
-    for (;;) {
-        const char *q = memchr(p, '/', (size_t)(end - p));
-        uint32_t c;
-
-        if (q == NULL)
-            q = end;
-        c = lookup(t, n, p, (size_t)(q - p));
-        if (c == NONE) {
-            *rest = p;
-            return n;
-        }
-        n = c;
-        if (q == end) {
-            *rest = NULL;
-            return n;
-        }
-        p = q + 1;
-    }
-}
 
 /* A filter subscribe accepts: valid, at most UINT16_MAX bytes and
  * PT_MQTT_TRIE_MAX_LEVELS levels. */
@@ -621,267 +408,6 @@ pt_mqtt_trie_unsubscribe_all(struct pt_mqtt_trie *t, uint64_t sub_id)
     rec_remove(t, r);
     publish_gauges(t);
     return count;
-}
-
-/* ---- match ---- */
-
-/* Stamp every subscriber of node n into the current match. */
-static void
-collect(struct pt_mqtt_trie *t, uint32_t n)
-{
-    uint32_t e;
-
-    for (e = t->nodes[n].subs; e != NONE; e = t->entries[e].nnext) {
-        const struct entry *en = &t->entries[e];
-        struct rec *rc = &t->recs[en->owner];
-
-        if (rc->epoch != t->epoch) {
-            rc->epoch = t->epoch & EPOCH_MASK;
-            rc->best = en->qos & 3;
-            rc->mnext = t->mhead;
-            t->mhead = en->owner;
-        } else if (en->qos > rc->best) {
-            rc->best = en->qos & 3;
-        }
-    }
-}
-
-static void match_level(struct pt_mqtt_trie *t, uint32_t n, const char *p,
-                        const char *end, bool wild_ok);
-
-/* Node c matched the level ending at q. */
-static inline void
-match_step(struct pt_mqtt_trie *t, uint32_t c, const char *q,
-           const char *end)
-{
-    if (q == end) {
-        collect(t, c);
-        if (t->nodes[c].wild != NONE)
-            collect(t, t->nodes[c].wild); /* "a/#" matches "a" */
-    } else {
-        match_level(t, c, q + 1, end, true);
-    }
-}
-
-/* Match the levels p..end (at least one, possibly empty) below node n.
- * Recursion depth is bounded by the trie's depth (PT_MQTT_TRIE_MAX_LEVELS). */
-static void
-match_level(struct pt_mqtt_trie *t, uint32_t n, const char *p,
-            const char *end, bool wild_ok)
-{
-    const struct node *nd = &t->nodes[n];
-    const char *q = memchr(p, '/', (size_t)(end - p));
-
-    if (q == NULL)
-        q = end;
-    if (wild_ok) {
-        if (nd->wild != NONE)
-            collect(t, nd->wild);
-        if (nd->plus != NONE)
-            match_step(t, nd->plus, q, end);
-    }
-    if (nd->nchildren != 0) {
-        size_t k = (size_t)(q - p);
-        uint32_t c = find_named(t, n, p, k, level_hash(p, k));
-
-        if (c != NONE)
-            match_step(t, c, q, end);
-    }
-}
-
-uint32_t
-pt_mqtt_trie_match(struct pt_mqtt_trie *t, const char *topic, size_t len,
-                   pt_mqtt_trie_fn fn, void *arg)
-{
-    uint32_t r, count = 0;
-
-    PT_HOT_ASSERT_OWNER(&t->owner);
-    PT_HOT_ASSERT(pt_mqtt_topic_check(topic, len) == PT_MQTT_OK);
-    t->epoch = (t->epoch + 1) & EPOCH_MASK;
-    if (t->epoch == 0) {
-        /* wrapped: forget every stamp so none can look current */
-        for (uint32_t i = 0; i < t->max_subs; i++)
-            t->recs[i].epoch = 0;
-        t->epoch = 1;
-    }
-    t->mhead = NONE;
-    if (len > 0)
-        match_level(t, 0, topic, topic + len, topic[0] != '$');
-    for (r = t->mhead; r != NONE; r = t->recs[r].mnext) {
-        fn(arg, t->recs[r].id, t->recs[r].best);
-        count++;
-    }
-    stat_store(&t->st_matches, t->st_matches + 1);
-    stat_store(&t->st_delivered, t->st_delivered + count);
-    return count;
-}
-
-/* ---- read-only walks ---- */
-
-/* OR of the small ids subscribed on node n. */
-static uint64_t
-node_mask(const struct pt_mqtt_trie *t, uint32_t n)
-{
-    uint64_t m = 0;
-
-    for (uint32_t e = t->nodes[n].subs; e != NONE; e = t->entries[e].nnext) {
-        uint64_t id = t->recs[t->entries[e].owner].id;
-
-        if (id < 64)
-            m |= UINT64_C(1) << id;
-    }
-    return m;
-}
-
-/* match_level()'s twin that writes nothing: same walk, a mask instead of
- * stamps on subscriber records. */
-static uint64_t
-mask_level(const struct pt_mqtt_trie *t, uint32_t n, const char *p,
-           const char *end, bool wild_ok)
-{
-    const struct node *nd = &t->nodes[n];
-    const char *q = memchr(p, '/', (size_t)(end - p));
-    uint32_t c[2] = { NONE, NONE };
-    uint64_t m = 0;
-
-    if (q == NULL)
-        q = end;
-    if (wild_ok) {
-        if (nd->wild != NONE)
-            m |= node_mask(t, nd->wild);
-        c[0] = nd->plus;
-    }
-    if (nd->nchildren != 0) {
-        size_t k = (size_t)(q - p);
-
-        c[1] = find_named(t, n, p, k, level_hash(p, k));
-    }
-    for (unsigned i = 0; i < 2; i++) {
-        if (c[i] == NONE)
-            continue;
-        if (q == end) {
-            m |= node_mask(t, c[i]);
-            if (t->nodes[c[i]].wild != NONE) /* "a/#" matches "a" */
-                m |= node_mask(t, t->nodes[c[i]].wild);
-        } else {
-            m |= mask_level(t, c[i], q + 1, end, true);
-        }
-    }
-    return m;
-}
-
-uint64_t
-pt_mqtt_trie_match_mask(const struct pt_mqtt_trie *t, const char *topic,
-                        size_t len)
-{
-    PT_HOT_ASSERT(pt_mqtt_topic_check(topic, len) == PT_MQTT_OK);
-    if (len == 0)
-        return 0;
-    return mask_level(t, 0, topic, topic + len, topic[0] != '$');
-}
-
-uint32_t
-pt_mqtt_trie_filter_subs(const struct pt_mqtt_trie *t, const char *filter,
-                         size_t len)
-{
-    const char *rest;
-    uint32_t n, count = 0;
-
-    if (pt_mqtt_filter_check(filter, len) != PT_MQTT_OK)
-        return 0;
-    n = walk(t, filter, len, &rest);
-    if (rest != NULL)
-        return 0;
-    for (uint32_t e = t->nodes[n].subs; e != NONE; e = t->entries[e].nnext)
-        count++;
-    return count;
-}
-
-/* Rebuild the filter ending at node n into buf (cap bytes), or just
- * measure it when buf is NULL. @return its length. */
-static size_t
-filter_rebuild(const struct pt_mqtt_trie *t, uint32_t n, char *buf,
-               size_t cap)
-{
-    uint32_t path[PT_MQTT_TRIE_MAX_LEVELS];
-    unsigned depth = 0;
-    size_t len = 0;
-
-    /* subscribe refuses deeper filters, so the path always fits */
-    for (; n != 0; n = t->nodes[n].parent) {
-        RTE_VERIFY(depth < PT_MQTT_TRIE_MAX_LEVELS);
-        path[depth++] = n;
-    }
-    while (depth > 0) {
-        const struct node *nd = &t->nodes[path[--depth]];
-        size_t k = nd->kind == K_NAMED ? nd->len : 1;
-
-        if (buf != NULL) {
-            char *o = buf + len;
-
-            RTE_VERIFY(len + k <= cap);
-            if (nd->kind == K_PLUS) {
-                *o = '+';
-            } else if (nd->kind == K_WILD) {
-                *o = '#';
-            } else if (k <= PT_MQTT_TRIE_INLINE) {
-                memcpy(o, nd->u.name, k);
-            } else {
-                size_t left = k;
-
-                for (uint32_t c = nd->u.chunk; left > 0;
-                     c = t->chunks[c].next) {
-                    size_t m = left < CHUNK_BYTES ? left : CHUNK_BYTES;
-
-                    memcpy(o, t->chunks[c].b, m);
-                    o += m;
-                    left -= m;
-                }
-            }
-        }
-        len += k;
-        if (depth > 0) {
-            if (buf != NULL) {
-                RTE_VERIFY(len < cap);
-                buf[len] = '/';
-            }
-            len++;
-        }
-    }
-    return len;
-}
-
-int
-pt_mqtt_trie_for_each(const struct pt_mqtt_trie *t, uint64_t sub_id,
-                      pt_mqtt_trie_filter_fn fn, void *arg)
-{
-    char stack[PT_MQTT_TRIE_FOREACH_STACK];
-    uint32_t r, e;
-
-    /* const trie: check the owner without binding it */
-    PT_HOT_ASSERT(t->owner == LCORE_ID_ANY || t->owner == rte_lcore_id());
-    r = rec_find(t, sub_id);
-    if (r == NONE)
-        return 0;
-    for (e = t->recs[r].first; e != NONE; e = t->entries[e].onext) {
-        uint32_t n = t->entries[e].node;
-        size_t len = filter_rebuild(t, n, NULL, 0);
-        char *buf = stack;
-        int rc;
-
-        if (len > sizeof(stack)) {
-            buf = malloc(len);
-            if (buf == NULL)
-                return -ENOMEM;
-        }
-        filter_rebuild(t, n, buf, len > sizeof(stack) ? len : sizeof(stack));
-        rc = fn(arg, buf, len, t->entries[e].qos);
-        if (buf != stack)
-            free(buf);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
 }
 
 /* ---- life ---- */
