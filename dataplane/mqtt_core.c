@@ -628,9 +628,11 @@ pt_mqtt_core_poll(struct pt_mqtt_core *mc, uint64_t now_ns)
     }
     pt_timer_advance(mc->wheel, mc->now_ms, pt_mqtt_timer_fired, mc);
     pt_mqtt_route_quiescent(mc->b->route, mc->core);
-    if ((++mc->polls & 1023) == 0) {   /* gauges for `stats` */
+    if (pt_mqtt_trie_gen(mc->trie) != mc->stats_gen) {
+        /* the trie changed: its gauges for `stats` */
         struct pt_mqtt_trie_stats ts;
 
+        mc->stats_gen = pt_mqtt_trie_gen(mc->trie);
         pt_mqtt_trie_stats(mc->trie, &ts);
         pt_mqtt_gauge(&mc->st.subscriptions,
                       (int64_t)ts.subs_used - (int64_t)mc->st.subscriptions);

@@ -312,7 +312,7 @@ struct pt_mqtt_core {
     struct rte_ring **out;           /* [to]: rings this core produces */
     struct rte_ring **in;            /* [from]: rings this core consumes */
     uint64_t now_ms;
-    uint64_t polls;
+    uint64_t stats_gen;              /* trie generation of the gauges */
     uint64_t txq_limit;              /* mqtt.max_packet + tcp.snd_buf */
     uint32_t syncs_pending;          /* SYNC sent, ACK not back */
     struct pt_fanout_ent *fanout;    /* PT_FANOUT_SIZE entries */
