@@ -4,6 +4,9 @@
  * sleeps in epoll_wait() on a signalfd (SIGINT/SIGTERM stop, SIGHUP is
  * logged until reload exists), a 250 ms timerfd (housekeeping: control
  * client time-outs, later the health watchdog) and the control socket.
+ * With the MQTT broker on (mqtt.port), epoll_wait times out every
+ * millisecond so the broker's control half (pt_broker_ctl_poll: logins,
+ * takeovers, route syncs, retained, $SYS) serves the cores' rings.
  *
  * Threading: create, run and destroy on the main lcore only. The signals
  * it waits for must be blocked in every thread before rte_eal_init() (see

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Dataplane lcores: each polls its own RX queue of the port, runs every
- * received burst to completion (L2/L3, TCP-lite; MQTT later) and
- * transmits on its own TX queue. Cores share nothing; the only shared word
- * is the stop flag the control plane raises.
+ * received burst to completion (L2/L3, TCP-lite, MQTT), drains the rings
+ * other cores and the control plane fill for it, and transmits on its own
+ * TX queue. Cores share nothing but the stop flag the control plane
+ * raises and the broker's single-producer single-consumer rings
+ * (include/petrel/broker.h).
  *
  * Idle policy: `busy` spins for the lowest latency; `adaptive` spins for a
  * short while after the last packet, then naps with doubling sleeps up to
  * dp.idle_max_sleep_us, so an idle broker on a small machine uses almost no
- * CPU. Any packet resets it to spinning.
+ * CPU. Any packet, or a descriptor waiting in a ring, resets it to
+ * spinning; a napping core is offline as a route-table reader so it never
+ * holds up a grace period.
  *
  * Threading: pt_dp_create/destroy/launch/stop run on the main lcore.
  * Each struct pt_dp_core is written only by its own lcore once launched;
