@@ -74,6 +74,14 @@ struct reg {
     char cid[PT_MQTT_CID_MAX];
 };
 
+/* A route the table refused (mqtt.max_routes reached), until the core's
+ * next SYNC answers its filter with 0x80. */
+struct refused {
+    struct refused *next;
+    uint16_t len;
+    char filter[];
+};
+
 struct sync {
     struct sync *next;
     struct pt_bus_desc d;    /* the SYNC as received */
@@ -86,6 +94,7 @@ struct pt_broker_ctl {
     struct pt_strmap *retained;
     struct sync *syncs, *syncs_tail;
     uint64_t last_seq;       /* newest route change staged */
+    struct refused *refused[PT_MQTT_ROUTE_MAX_CORES];
     uint64_t next_sys_ns;
     uint64_t started_ns;
     struct pt_broker_ctl_stats st;
@@ -416,6 +425,108 @@ retained_match(void *arg, const void *key, size_t len, void *value)
         pt_msg_unref(msg);
 }
 
+/* ---- routes the table refused ---- */
+
+static void
+refused_add(struct pt_broker_ctl *x, unsigned core, const char *f,
+            uint16_t len)
+{
+    struct refused *r = malloc(sizeof(*r) + len);
+
+    if (r == NULL)
+        return;     /* then the SUBACK grants it: the old, logged, way */
+    count(&x->st.routes_refused, 1);
+    r->len = len;
+    memcpy(r->filter, f, len);
+    r->next = x->refused[core];
+    x->refused[core] = r;
+}
+
+/* A later add of the same route succeeded: it is not refused any more. */
+static void
+refused_forget(struct pt_broker_ctl *x, unsigned core, const char *f,
+               uint16_t len)
+{
+    for (struct refused **pp = &x->refused[core]; *pp != NULL;
+         pp = &(*pp)->next) {
+        if ((*pp)->len == len && memcmp((*pp)->filter, f, len) == 0) {
+            struct refused *r = *pp;
+
+            *pp = r->next;
+            free(r);
+            return;
+        }
+    }
+}
+
+static void
+refused_clear(struct pt_broker_ctl *x, unsigned core)
+{
+    while (x->refused[core] != NULL) {
+        struct refused *r = x->refused[core];
+
+        x->refused[core] = r->next;
+        free(r);
+    }
+}
+
+/*
+ * A SYNC follows, on the same ring, the route changes its SUBSCRIBE made:
+ * a filter whose route was refused gets 0x80 in the SUBACK it carries
+ * (MQTT-3.9.3: failure) and in its record, which tells the core to drop
+ * the local subscription too. Consumes the core's refused list.
+ */
+static void
+refused_apply(struct pt_broker_ctl *x, unsigned core, struct rte_mbuf *m)
+{
+    struct pt_bus_sync hdr;
+    uint32_t off, codes;
+    uint8_t b1;
+    char f[256];
+
+    if (x->refused[core] == NULL)
+        return;
+    pt_mqtt_copy(m, 0, sizeof(hdr), &hdr);
+    if (hdr.connack || hdr.reply_len < 5) {
+        refused_clear(x, core);
+        return;
+    }
+    /* SUBACK: type, 1 or 2 remaining-length bytes, packet id, codes */
+    pt_mqtt_copy(m, sizeof(hdr) + 1, 1, &b1);
+    codes = sizeof(hdr) + 1 + ((b1 & 0x80) ? 2 : 1) + 2;
+    for (off = sizeof(hdr) + hdr.reply_len;
+         off + PT_SYNC_REC_HDR <= m->pkt_len;) {
+        uint8_t rec[PT_SYNC_REC_HDR];
+        uint16_t len;
+
+        pt_mqtt_copy(m, off, sizeof(rec), rec);
+        len = (uint16_t)(rec[2] << 8 | rec[3]);
+        if (off + sizeof(rec) + len > m->pkt_len)
+            break;
+        for (struct refused *r = x->refused[core]; r != NULL; r = r->next) {
+            char *buf;
+            bool same;
+
+            if (r->len != len)
+                continue;
+            buf = len <= sizeof(f) ? f : malloc(len);
+            if (buf == NULL)
+                continue;
+            pt_mqtt_copy(m, off + (uint32_t)sizeof(rec), len, buf);
+            same = memcmp(buf, r->filter, len) == 0;
+            if (buf != f)
+                free(buf);
+            if (!same)
+                continue;
+            pt_mqtt_poke(m, off, 0x80);
+            pt_mqtt_poke(m, codes + rec[1], 0x80);
+            break;
+        }
+        off += (uint32_t)sizeof(rec) + len;
+    }
+    refused_clear(x, core);
+}
+
 /* ---- syncs ---- */
 
 static void
@@ -441,20 +552,20 @@ sync_done(struct pt_broker_ctl *x, struct sync *s)
     send_must(x, s->d.from, &ack);
     if (filters == NULL)
         return;
-    for (uint32_t p = 0; p + 3 <= flen;) {
+    for (uint32_t p = 0; p + PT_SYNC_REC_HDR <= flen;) {
         struct retained_walk w = {
             .x = x, .core = s->d.from, .sid = s->d.u64,
             .qos = (uint8_t)filters[p],
-            .flen = (uint16_t)((uint8_t)filters[p + 1] << 8 |
-                               (uint8_t)filters[p + 2]),
-            .filter = filters + p + 3,
+            .flen = (uint16_t)((uint8_t)filters[p + 2] << 8 |
+                               (uint8_t)filters[p + 3]),
+            .filter = filters + p + PT_SYNC_REC_HDR,
         };
 
-        if (p + 3 + w.flen > flen)
+        if (p + PT_SYNC_REC_HDR + w.flen > flen)
             break;
-        if (pt_strmap_count(x->retained) > 0)
+        if (w.qos != 0x80 && pt_strmap_count(x->retained) > 0)
             pt_strmap_each(x->retained, retained_match, &w);
-        p += 3u + w.flen;
+        p += PT_SYNC_REC_HDR + w.flen;
     }
     free(filters);
 }
@@ -464,6 +575,7 @@ on_sync(struct pt_broker_ctl *x, struct pt_bus_desc *d)
 {
     struct sync *s = calloc(1, sizeof(*s));
 
+    refused_apply(x, d->from, d->ptr);
     if (s == NULL) {
         /* answer now rather than never */
         struct sync now = { .d = *d };
@@ -514,12 +626,17 @@ on_route(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
     seq = d->type == PT_BUS_ROUTE_ADD
               ? pt_mqtt_route_add(x->b->route, f, m->pkt_len, core)
               : pt_mqtt_route_del(x->b->route, f, m->pkt_len, core);
-    if (seq > 0)
+    if (seq > 0) {
         x->last_seq = (uint64_t)seq;
-    else
+        if (d->type == PT_BUS_ROUTE_ADD)
+            refused_forget(x, core, f, (uint16_t)m->pkt_len);
+    } else {
         PT_LOG(WARNING, ctl_broker, "route %s from core %u: %s",
                d->type == PT_BUS_ROUTE_ADD ? "add" : "del", core,
                strerror((int)-seq));
+        if (d->type == PT_BUS_ROUTE_ADD)
+            refused_add(x, core, f, (uint16_t)m->pkt_len);
+    }
     free(heap);
 }
 
@@ -721,6 +838,8 @@ pt_broker_ctl_detach(struct pt_broker *b)
         rte_pktmbuf_free(s->d.ptr);
         free(s);
     }
+    for (unsigned i = 0; i < PT_MQTT_ROUTE_MAX_CORES; i++)
+        refused_clear(x, i);
     pt_strmap_each(x->reg, free_reg, NULL);
     pt_strmap_each(x->retained, free_retained, NULL);
     pt_strmap_free(x->reg);

@@ -84,11 +84,13 @@ broker_json(struct pt_buf *out, const struct pt_broker *b)
                   ",\"broker\":{\"logins\":%lu,\"logins_refused\":%lu,"
                   "\"client_ids_taken_over\":%lu,\"client_ids\":%lu,"
                   "\"retained\":%lu,\"retained_dropped\":%lu,"
-                  "\"route_syncs\":%lu,\"routes\":%lu,\"route_bytes\":%lu,"
+                  "\"route_syncs\":%lu,\"routes\":%lu,\"routes_refused\":%lu,"
+                  "\"route_bytes\":%lu,"
                   "\"sys_published\":%lu,\"control_ring_full\":%lu}",
                   st.logins, st.refused, st.takeovers, st.clients,
                   st.retained, st.retained_dropped, st.route_syncs,
-                  st.routes, st.route_bytes, st.sys_published, st.ring_full);
+                  st.routes, st.routes_refused, st.route_bytes,
+                  st.sys_published, st.ring_full);
 }
 
 static void

@@ -182,8 +182,7 @@ static const struct key keys[] = {
       "together (24 bytes each)" },
     { "mqtt.max_routes", KT_U32, F(mqtt_max_routes), 0, 0, "131072", 64,
       67108864, false, "routes (topic filter, core) in the global route table; a "
-      "route beyond is refused and logged (the core's subscribers then miss "
-      "what other cores publish on that filter)" },
+      "SUBSCRIBE that needs a route beyond gets 0x80 for that filter" },
     { "mqtt.max_retained", KT_U32, F(mqtt_max_retained), 0, 0, "65536", 0,
       16777216, false, "retained messages kept by the broker; a new topic "
       "beyond is not retained (counted)" },

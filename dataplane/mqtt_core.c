@@ -563,6 +563,25 @@ sync_ack(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
                                          reply);
         pt_mqtt_conn_send_bytes(c, r, hdr.reply_len, false);
     }
+    /* filters whose route the table refused were answered 0x80: they
+     * are not this session's either */
+    for (uint32_t off = sizeof(hdr) + hdr.reply_len;
+         c->s != NULL && off + PT_SYNC_REC_HDR <= m->pkt_len;) {
+        uint8_t rec[PT_SYNC_REC_HDR];
+        uint16_t len;
+
+        pt_mqtt_copy(m, off, sizeof(rec), rec);
+        len = (uint16_t)(rec[2] << 8 | rec[3]);
+        if (off + sizeof(rec) + len > m->pkt_len || len > mc->pscratch_len)
+            break;
+        if (rec[0] == 0x80) {
+            pt_mqtt_copy(m, off + (uint32_t)sizeof(rec), len, mc->pscratch);
+            pt_mqtt_session_unsubscribe(mc, c->s, (char *)mc->pscratch,
+                                        len);
+            pt_mqtt_count(mc, PT_MQTT_C_SUB_REFUSED, 1);
+        }
+        off += (uint32_t)sizeof(rec) + len;
+    }
     rte_pktmbuf_free(m);
     if (hdr.connack) {
         pt_mqtt_count(mc, PT_MQTT_C_CONNACK_OK, 1);

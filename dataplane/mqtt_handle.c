@@ -254,11 +254,14 @@ handle_subscribe(struct pt_mqtt_conn *c, struct pt_mqtt_subscribe *sp)
         if (code == 0x80) {
             pt_mqtt_count(mc, PT_MQTT_C_SUB_REFUSED, 1);
         } else {
-            uint8_t rec[3] = { code, (uint8_t)(f.len >> 8), (uint8_t)f.len };
+            uint8_t rec[PT_SYNC_REC_HDR] = { code, (uint8_t)n,
+                                             (uint8_t)(f.len >> 8),
+                                             (uint8_t)f.len };
 
             pt_mqtt_count(mc, PT_MQTT_C_SUBSCRIBES, 1);
             hdr.n_filters++;
-            if (pt_mqtt_blob_append(mc->pool, &recs, &rtail, rec, 3) ||
+            if (pt_mqtt_blob_append(mc->pool, &recs, &rtail, rec,
+                                    sizeof(rec)) ||
                 pt_mqtt_blob_append(mc->pool, &recs, &rtail, f.p, f.len))
                 fail = true;
         }

@@ -186,8 +186,12 @@ struct pt_bus_login {
 };
 
 /** What a SYNC mbuf starts with: after it, reply_len bytes to send the
- * connection when the ack comes, then n_filters (uint8 qos, uint16 len,
- * bytes) records whose retained messages to deliver. */
+ * connection when the ack comes (a SUBACK or CONNACK), then n_filters
+ * records (uint8 granted QoS, uint8 index of its code in the SUBACK,
+ * uint16 length big endian, the filter) whose retained messages to
+ * deliver. A route the table refused makes the control plane set both
+ * that record's QoS and its SUBACK code to 0x80 before the ack; the core
+ * then drops the local subscription too. */
 struct pt_bus_sync {
     uint16_t reply_len;
     uint16_t n_filters;
@@ -359,6 +363,21 @@ pt_mqtt_copy(const struct rte_mbuf *m, uint32_t off, uint32_t len, void *dst)
     if (p != NULL && p != dst)
         memcpy(dst, p, len);
 }
+
+/** Set the byte at offset off of chain m (no-op past its end). */
+static inline void
+pt_mqtt_poke(struct rte_mbuf *m, uint32_t off, uint8_t v)
+{
+    while (m != NULL && off >= m->data_len) {
+        off -= m->data_len;
+        m = m->next;
+    }
+    if (m != NULL)
+        *rte_pktmbuf_mtod_offset(m, uint8_t *, off) = v;
+}
+
+/** Size of a SYNC filter record's header. */
+#define PT_SYNC_REC_HDR 4
 
 /* mqtt_conn.c */
 extern const struct pt_tcp_ops pt_mqtt_tcp_ops;

@@ -123,6 +123,8 @@ struct pt_broker_ctl_stats {
     uint64_t retained_dropped;/**< not retained: mqtt.max_retained reached */
     uint64_t route_syncs;     /**< subscribe/connect syncs acknowledged */
     uint64_t routes;          /**< (filter, core) routes */
+    uint64_t routes_refused;  /**< route adds refused: table full (the
+                               *   SUBACK said 0x80) */
     uint64_t route_bytes;     /**< route-table bytes in use (both copies) */
     uint64_t sys_published;   /**< $SYS messages published */
     uint64_t ring_full;       /**< replies delayed: ring to a core full */
