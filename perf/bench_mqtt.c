@@ -548,10 +548,12 @@ fail:
 
 /* ---- the fast path ---- */
 
-/* Re-arm a publisher's frame as its next PUBLISH; NULL while the stack
- * still holds it. */
-static __attribute__((noinline)) struct rte_mbuf *
-prep_publish(struct flow *f, uint8_t qos)
+/* Re-arm f's prebuilt frame (length, flags, one reference for the stack
+ * and one kept) with its next sequence number and an ACK of everything
+ * its peer sent. @return its TCP header, or NULL while the stack still
+ * holds the frame. */
+static inline uint8_t *
+flow_rearm(struct flow *f)
 {
     struct rte_mbuf *m = f->m;
     uint8_t *th;
@@ -568,9 +570,21 @@ prep_publish(struct flow *f, uint8_t qos)
     rte_mbuf_refcnt_set(m, 2);
     th = rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + L3);
     seq = rte_cpu_to_be_32(f->seq);
-    ack = rte_cpu_to_be_32(f->peer->snd_end);   /* the PUBACKs it got */
+    ack = rte_cpu_to_be_32(f->peer->snd_end);   /* e.g. the PUBACKs it got */
     tcp_patch(th, offsetof(struct rte_tcp_hdr, sent_seq), &seq, 4);
     tcp_patch(th, offsetof(struct rte_tcp_hdr, recv_ack), &ack, 4);
+    return th;
+}
+
+/* Re-arm a publisher's frame as its next PUBLISH; NULL while the stack
+ * still holds it. */
+static __attribute__((noinline)) struct rte_mbuf *
+prep_publish(struct flow *f, uint8_t qos)
+{
+    uint8_t *th = flow_rearm(f);
+
+    if (th == NULL)
+        return NULL;
     if (qos) {
         uint16_t pid = rte_cpu_to_be_16(f->pid);
 
@@ -578,7 +592,7 @@ prep_publish(struct flow *f, uint8_t qos)
         f->pid = pid_next(f->pid);
     }
     f->seq += f->plen;
-    return m;
+    return f->m;
 }
 
 /* Re-arm the subscriber's frame: a cumulative ACK of all it got and, at
@@ -587,24 +601,10 @@ static __attribute__((noinline)) struct rte_mbuf *
 prep_ack(struct run *r)
 {
     struct flow *f = &r->sub;
-    struct rte_mbuf *m = f->m;
-    uint8_t *th;
-    uint32_t seq, ack;
+    uint8_t *th = flow_rearm(f);
 
-    if (unlikely(rte_mbuf_refcnt_read(m) != 1))
+    if (th == NULL)
         return NULL;
-    m->data_off = RTE_PKTMBUF_HEADROOM;
-    m->data_len = (uint16_t)f->frame_len;
-    m->pkt_len = f->frame_len;
-    m->nb_segs = 1;
-    m->next = NULL;
-    m->ol_flags = f->ol_flags;
-    rte_mbuf_refcnt_set(m, 2);
-    th = rte_pktmbuf_mtod_offset(m, uint8_t *, L2 + L3);
-    seq = rte_cpu_to_be_32(f->seq);
-    ack = rte_cpu_to_be_32(f->peer->snd_end);
-    tcp_patch(th, offsetof(struct rte_tcp_hdr, sent_seq), &seq, 4);
-    tcp_patch(th, offsetof(struct rte_tcp_hdr, recv_ack), &ack, 4);
     for (uint32_t i = 0; i < f->plen / 4; i++) {
         uint16_t pid = rte_cpu_to_be_16(r->sub_pid);
 
@@ -613,7 +613,7 @@ prep_ack(struct run *r)
     }
     f->seq += f->plen;
     r->unacked = 0;
-    return m;
+    return f->m;
 }
 
 /*
