@@ -109,8 +109,6 @@
 #define F_SYN 0x02
 #define F_PSH 0x08
 #define F_ACK 0x10
-#define POOL_MBUFS 8191
-#define POOL_CACHE 256         /* petreld's pools have a per-lcore cache */
 #define SETTLE_ROUNDS 10000    /* set-up polls before giving up */
 
 /* MQTT bytes of one PUBLISH as the client sends it and as the subscriber
@@ -964,18 +962,9 @@ callgrind_main(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    if (pt_test_eal_init() != 0) {
-        fprintf(stderr, "bench_mqtt: EAL init failed (run as root)\n");
+    bench_pool = pt_test_bench_pool("bench_mqtt");
+    if (bench_pool == NULL)
         return 1;
-    }
-    bench_pool = rte_pktmbuf_pool_create("bench_mqtt_pool", POOL_MBUFS,
-                                         POOL_CACHE, 0,
-                                         RTE_MBUF_DEFAULT_BUF_SIZE,
-                                         SOCKET_ID_ANY);
-    if (bench_pool == NULL) {
-        fprintf(stderr, "bench_mqtt: mempool: %s\n", rte_strerror(rte_errno));
-        return 1;
-    }
     if (argc > 1 && strcmp(argv[1], "--callgrind") == 0)
         return callgrind_main(argc, argv);
     return pt_bench_main(argc, argv);

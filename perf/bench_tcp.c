@@ -80,8 +80,6 @@
 #define F_SYN 0x02
 #define F_PSH 0x08
 #define F_ACK 0x10
-#define POOL_MBUFS 8191
-#define POOL_CACHE 256      /* petreld's pools have a per-lcore cache too */
 
 /* The stack's pool (frames it sends); created in main(). */
 static struct rte_mempool *bench_pool;
@@ -752,18 +750,9 @@ callgrind_main(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-    if (pt_test_eal_init() != 0) {
-        fprintf(stderr, "bench_tcp: EAL init failed (run as root)\n");
+    bench_pool = pt_test_bench_pool("bench_tcp");
+    if (bench_pool == NULL)
         return 1;
-    }
-    bench_pool = rte_pktmbuf_pool_create("bench_tcp_pool", POOL_MBUFS,
-                                         POOL_CACHE, 0,
-                                         RTE_MBUF_DEFAULT_BUF_SIZE,
-                                         SOCKET_ID_ANY);
-    if (bench_pool == NULL) {
-        fprintf(stderr, "bench_tcp: mempool: %s\n", rte_strerror(rte_errno));
-        return 1;
-    }
     if (argc > 1 && strcmp(argv[1], "--callgrind") == 0)
         return callgrind_main(argc, argv);
     return pt_bench_main(argc, argv);

@@ -7,6 +7,7 @@
 
 #include <rte_arp.h>
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
@@ -51,6 +52,24 @@ struct rte_mempool *
 pt_test_pool(void)
 {
     return pool;
+}
+
+struct rte_mempool *
+pt_test_bench_pool(const char *prog)
+{
+    char name[RTE_MEMPOOL_NAMESIZE];
+    struct rte_mempool *mp;
+
+    if (pt_test_eal_init() != 0) {
+        fprintf(stderr, "%s: EAL init failed (run as root)\n", prog);
+        return NULL;
+    }
+    snprintf(name, sizeof(name), "%s_pool", prog);
+    mp = rte_pktmbuf_pool_create(name, 8191, 256, 0,
+                                 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (mp == NULL)
+        fprintf(stderr, "%s: mempool: %s\n", prog, rte_strerror(rte_errno));
+    return mp;
 }
 
 struct rte_mbuf *

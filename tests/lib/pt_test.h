@@ -25,6 +25,13 @@ int pt_test_eal_init(void);
 /** The process's test mempool (4095 mbufs of 2 KiB). */
 struct rte_mempool *pt_test_pool(void);
 
+/**
+ * A benchmark's start: the throwaway EAL and a pool like a dataplane
+ * core's (8191 mbufs of 2 KiB, per-lcore cache 256), named after prog.
+ * @return the pool, or NULL after printing why on stderr.
+ */
+struct rte_mempool *pt_test_bench_pool(const char *prog);
+
 /** Copy len bytes into a new mbuf, or into a chain of seg-byte segments
  * when seg > 0. @return the mbuf (aborts on pool exhaustion). */
 struct rte_mbuf *pt_test_mbuf(const void *data, size_t len, size_t seg);
