@@ -255,6 +255,18 @@ pt_mqtt_conn_send_bytes(struct pt_mqtt_conn *c, const void *p, uint32_t len,
     return pt_mqtt_conn_send(c, m, may_refuse);
 }
 
+void
+pt_mqtt_conn_connack(struct pt_mqtt_conn *c, bool present, uint8_t rc)
+{
+    uint8_t ack[4];
+
+    pt_mqtt_encode_connack(ack, present, rc);
+    pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
+    pt_mqtt_count(c->mc, rc == PT_MQTT_CONNACK_ACCEPTED
+                             ? PT_MQTT_C_CONNACK_OK
+                             : PT_MQTT_C_CONNACK_REFUSED, 1);
+}
+
 /* Drop the bytes before rx_off. */
 static void
 rx_trim(struct pt_mqtt_conn *c)
@@ -289,14 +301,9 @@ rx_process(struct pt_mqtt_conn *c)
         e = pt_mqtt_parse(c->rx, &f, mc->pscratch, mc->pscratch_len, &pkt);
         if (e != PT_MQTT_OK) {
             if (e == PT_MQTT_E_PROTO_LEVEL || e == PT_MQTT_E_CLIENT_ID_EMPTY) {
-                if (c->state == PT_MC_WAIT_CONNECT) {
-                    uint8_t ack[4];
-
-                    pt_mqtt_encode_connack(ack, false,
-                                           (uint8_t)pt_mqtt_connack_code(e));
-                    pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
-                    pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
-                }
+                if (c->state == PT_MC_WAIT_CONNECT)
+                    pt_mqtt_conn_connack(c, false,
+                                         (uint8_t)pt_mqtt_connack_code(e));
             }
             pt_mqtt_conn_violation(c, e, -1);
             return;

@@ -381,16 +381,6 @@ pt_mqtt_core_pending(const struct pt_mqtt_core *mc)
 
 /* ---- answers from the control plane ---- */
 
-static void
-connack(struct pt_mqtt_conn *c, bool present)
-{
-    uint8_t ack[4];
-
-    pt_mqtt_encode_connack(ack, present, PT_MQTT_CONNACK_ACCEPTED);
-    pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
-    pt_mqtt_count(c->mc, PT_MQTT_C_CONNACK_OK, 1);
-}
-
 /* The session is now c's and the client has its CONNACK: go. */
 static void
 go_connected(struct pt_mqtt_conn *c)
@@ -448,11 +438,8 @@ login_ok(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
         s = prov;
         present = false;
         if (pt_mqtt_session_start(mc, s) != 0) {
-            uint8_t ack[4];
-
             pt_mqtt_count(mc, PT_MQTT_C_SESSION_FULL, 1);
-            pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_UNAVAILABLE);
-            pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
+            pt_mqtt_conn_connack(c, false, PT_MQTT_CONNACK_UNAVAILABLE);
             /* still WAIT_LOGIN with the provisional session: the close
              * returns it and tells the registry (END) */
             pt_mqtt_conn_close(c, false);
@@ -482,7 +469,7 @@ login_ok(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
         }
         rte_pktmbuf_free(head);
     }
-    connack(c, present);
+    pt_mqtt_conn_connack(c, present, PT_MQTT_CONNACK_ACCEPTED);
     go_connected(c);
 }
 
@@ -493,13 +480,8 @@ login_fail(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
 
     if (c == NULL || c->state != PT_MC_WAIT_LOGIN)
         return;
-    if (d->aux != 0xff) {
-        uint8_t ack[4];
-
-        pt_mqtt_encode_connack(ack, false, (uint8_t)d->aux);
-        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
-        pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
-    }
+    if (d->aux != 0xff)
+        pt_mqtt_conn_connack(c, false, (uint8_t)d->aux);
     pt_mqtt_conn_close(c, false);
 }
 

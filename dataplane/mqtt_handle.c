@@ -55,21 +55,13 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
 
     pt_mqtt_count(mc, PT_MQTT_C_CONNECTS, 1);
     if (cp->client_id.len > PT_MQTT_CID_MAX) {
-        uint8_t ack[4];
-
-        pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_IDENTIFIER);
-        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
-        pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
+        pt_mqtt_conn_connack(c, false, PT_MQTT_CONNACK_IDENTIFIER);
         pt_mqtt_conn_violation(c, 0, PT_MQTT_V_CLIENT_ID_LONG);
         return;
     }
     if (rte_mempool_get(mc->b->sessions, (void **)&s) != 0) {
-        uint8_t ack[4];
-
         pt_mqtt_count(mc, PT_MQTT_C_SESSION_FULL, 1);
-        pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_UNAVAILABLE);
-        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
-        pt_mqtt_count(mc, PT_MQTT_C_CONNACK_REFUSED, 1);
+        pt_mqtt_conn_connack(c, false, PT_MQTT_CONNACK_UNAVAILABLE);
         pt_mqtt_conn_close(c, false);
         return;
     }
@@ -106,11 +98,8 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
     }
     d.ptr = head;
     if (pt_mqtt_bus_send(mc, mc->b->n, &d) != 0) {
-        uint8_t ack[4];
-
         rte_pktmbuf_free(head);
-        pt_mqtt_encode_connack(ack, false, PT_MQTT_CONNACK_UNAVAILABLE);
-        pt_mqtt_conn_send_bytes(c, ack, sizeof(ack), false);
+        pt_mqtt_conn_connack(c, false, PT_MQTT_CONNACK_UNAVAILABLE);
         pt_mqtt_conn_close(c, false);
         return;
     }

@@ -393,6 +393,9 @@ int pt_mqtt_conn_send(struct pt_mqtt_conn *c, struct rte_mbuf *m,
 int pt_mqtt_conn_send_bytes(struct pt_mqtt_conn *c, const void *p,
                             uint32_t len, bool may_refuse);
 void pt_mqtt_conn_resume(struct pt_mqtt_conn *c);
+/** Send CONNACK rc (session present as given) and count it accepted or
+ * refused. */
+void pt_mqtt_conn_connack(struct pt_mqtt_conn *c, bool present, uint8_t rc);
 void pt_mqtt_conn_arm(struct pt_mqtt_conn *c);
 void pt_mqtt_timer_fired(struct pt_timer *t, void *arg);
 
