@@ -223,22 +223,14 @@ handle_subscribe(struct pt_mqtt_conn *c, struct pt_mqtt_subscribe *sp)
 
         if (rc < 0) {
             code = 0x80;
-        } else {
-            if (rc == 0)
-                s->n_subs++;
-            if (new_route) {
-                struct pt_bus_desc r = { .type = PT_BUS_ROUTE_ADD };
-
-                r.ptr = pt_mqtt_blob(mc->pool, f.p, f.len);
-                if (r.ptr == NULL || pt_mqtt_bus_send(mc, mc->b->n, &r)) {
-                    rte_pktmbuf_free(r.ptr);
-                    if (rc == 0) {
-                        pt_mqtt_trie_unsubscribe(mc->trie, f.p, f.len, s->id);
-                        s->n_subs--;
-                    }
-                    code = 0x80;
-                }
-            }
+        } else if (new_route && pt_mqtt_route_send(mc, PT_BUS_ROUTE_ADD, f.p,
+                                                   f.len) != 0) {
+            /* no route, no subscription (a new one is the only kind that
+             * can need a new route) */
+            pt_mqtt_trie_unsubscribe(mc->trie, f.p, f.len, s->id);
+            code = 0x80;
+        } else if (rc == 0) {
+            s->n_subs++;
         }
         if (code == 0x80) {
             pt_mqtt_count(mc, PT_MQTT_C_SUB_REFUSED, 1);

@@ -427,6 +427,10 @@ void pt_mqtt_session_resend(struct pt_mqtt_core *mc,
                             struct pt_mqtt_session *s);
 int pt_mqtt_session_ack(struct pt_mqtt_core *mc, struct pt_mqtt_session *s,
                         uint8_t type, uint16_t pid);
+/** Send ROUTE_ADD or ROUTE_DEL (type) of filter f to the control plane.
+ * @return 0, or -ENOBUFS (no mbuf or ring full: counted). */
+int pt_mqtt_route_send(struct pt_mqtt_core *mc, uint16_t type, const char *f,
+                       uint16_t len);
 int pt_mqtt_session_unsubscribe(struct pt_mqtt_core *mc,
                                 struct pt_mqtt_session *s,
                                 const char *f, uint16_t len);

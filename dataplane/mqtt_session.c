@@ -44,16 +44,27 @@ max_inflight(const struct pt_mqtt_core *mc)
     return mc->b->cfg->mqtt_max_inflight;
 }
 
+int
+pt_mqtt_route_send(struct pt_mqtt_core *mc, uint16_t type, const char *f,
+                   uint16_t len)
+{
+    struct pt_bus_desc d = { .type = type };
+
+    d.ptr = pt_mqtt_blob(mc->pool, f, len);
+    if (d.ptr == NULL || pt_mqtt_bus_send(mc, mc->b->n, &d) != 0) {
+        rte_pktmbuf_free(d.ptr);
+        return -ENOBUFS;
+    }
+    return 0;
+}
+
+/* The core's last subscriber of f left: withdraw its route (a failure
+ * leaves a stale route, which costs a wasted ring hop per message). */
 static void
 route_del(struct pt_mqtt_core *mc, const char *f, uint16_t len)
 {
-    struct pt_bus_desc d = { .type = PT_BUS_ROUTE_DEL };
-
-    if (pt_mqtt_trie_filter_subs(mc->trie, f, len) != 0)
-        return;
-    d.ptr = pt_mqtt_blob(mc->pool, f, len);
-    if (d.ptr == NULL || pt_mqtt_bus_send(mc, mc->b->n, &d) != 0)
-        rte_pktmbuf_free(d.ptr);   /* a stale route costs a wasted ring hop */
+    if (pt_mqtt_trie_filter_subs(mc->trie, f, len) == 0)
+        pt_mqtt_route_send(mc, PT_BUS_ROUTE_DEL, f, len);
 }
 
 int
@@ -234,19 +245,13 @@ pt_mqtt_session_attach_moved(struct pt_mqtt_core *mc,
     pt_mqtt_count(mc, PT_MQTT_C_MOVED_IN, 1);
     while (record_next(mc, blob, &off, &f, &len, &qos) == 1) {
         bool new_route = pt_mqtt_trie_filter_subs(mc->trie, f, len) == 0;
-        struct pt_bus_desc d = { .type = PT_BUS_ROUTE_ADD };
 
         if (pt_mqtt_trie_subscribe(mc->trie, f, len, s->id, qos) != 0)
             continue;   /* pool full here: the subscription is lost */
         s->n_subs++;
-        if (!new_route)
-            continue;
-        d.ptr = pt_mqtt_blob(mc->pool, f, len);
-        if (d.ptr == NULL || pt_mqtt_bus_send(mc, mc->b->n, &d) != 0) {
-            rte_pktmbuf_free(d.ptr);
-            continue;
-        }
-        routes++;
+        if (new_route &&
+            pt_mqtt_route_send(mc, PT_BUS_ROUTE_ADD, f, len) == 0)
+            routes++;
     }
     rte_pktmbuf_free(blob);
     return routes;
