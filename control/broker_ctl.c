@@ -138,6 +138,27 @@ send_must(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
 
 /* ---- registry ---- */
 
+/* A registry entry for cid, counted; its state is the caller's to set.
+ * @return it, or NULL (no memory). */
+static struct reg *
+reg_new(struct pt_broker_ctl *x, const char *cid, uint16_t len)
+{
+    struct reg *e = calloc(1, sizeof(*e));
+    int err;
+
+    if (e == NULL)
+        return NULL;
+    e->cid_len = len;
+    memcpy(e->cid, cid, len);
+    pt_strmap_put(x->reg, e->cid, e->cid_len, e, &err);
+    if (err != 0) {
+        free(e);
+        return NULL;
+    }
+    count(&x->st.clients, 1);
+    return e;
+}
+
 static void
 reg_remove(struct pt_broker_ctl *x, struct reg *e)
 {
@@ -176,7 +197,6 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
     struct pt_bus_login lg;
     char cid[PT_MQTT_CID_MAX];
     struct reg *e;
-    int err;
 
     count(&x->st.logins, 1);
     if (m == NULL || m->pkt_len < sizeof(lg)) {
@@ -206,20 +226,11 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
     if (e == NULL) {
         struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id };
 
-        e = calloc(1, sizeof(*e));
+        e = reg_new(x, cid, lg.cid_len);
         if (e == NULL) {
             login_fail(x, core, d->id, PT_MQTT_CONNACK_UNAVAILABLE);
             return;
         }
-        e->cid_len = lg.cid_len;
-        memcpy(e->cid, cid, lg.cid_len);
-        pt_strmap_put(x->reg, e->cid, e->cid_len, e, &err);
-        if (err != 0) {
-            free(e);
-            login_fail(x, core, d->id, PT_MQTT_CONNACK_UNAVAILABLE);
-            return;
-        }
-        count(&x->st.clients, 1);
         e->state = R_ONLINE;
         e->core = core;
         e->conn = d->id;
@@ -314,25 +325,18 @@ static void
 on_offline(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
 {
     struct reg *e = reg_of(x, d);
-    int err;
 
     if (e == NULL) {
         /* its registry entry went while the session came back here */
         struct rte_mbuf *m = d->ptr;
+        char cid[PT_MQTT_CID_MAX];
 
         if (m == NULL || m->pkt_len == 0 || m->pkt_len > PT_MQTT_CID_MAX)
             return;
-        e = calloc(1, sizeof(*e));
+        pt_mqtt_copy(m, 0, m->pkt_len, cid);
+        e = reg_new(x, cid, (uint16_t)m->pkt_len);
         if (e == NULL)
             return;
-        e->cid_len = (uint16_t)m->pkt_len;
-        pt_mqtt_copy(m, 0, m->pkt_len, e->cid);
-        pt_strmap_put(x->reg, e->cid, e->cid_len, e, &err);
-        if (err != 0) {
-            free(e);
-            return;
-        }
-        count(&x->st.clients, 1);
         e->state = R_OFFLINE;
         e->core = core;
         e->sid = d->id;
