@@ -168,23 +168,8 @@ desc_free(struct pt_broker *b, struct pt_bus_desc *d)
     switch (d->type) {
     case PT_BUS_HANDOFF:
     case PT_BUS_LOGIN_OK:
-        if (d->ptr != NULL) {
-            struct pt_mqtt_session *s = d->ptr;
-            struct pt_mqtt_qent *lists[3] = { s->inflight, s->queue,
-                                              s->rx_qos2 };
-
-            for (int i = 0; i < 3; i++) {
-                while (lists[i] != NULL) {
-                    struct pt_mqtt_qent *next = lists[i]->next;
-
-                    rte_pktmbuf_free(lists[i]->msg);
-                    rte_mempool_put(b->qents, lists[i]);
-                    lists[i] = next;
-                }
-            }
-            rte_pktmbuf_free(s->xfer);
-            rte_mempool_put(b->sessions, s);
-        }
+        if (d->ptr != NULL)     /* a session between cores */
+            pt_mqtt_session_free(b, d->ptr);
         break;
     default:
         rte_pktmbuf_free(d->ptr);

@@ -415,6 +415,9 @@ void pt_mqtt_deliver_local(struct pt_mqtt_core *mc, struct rte_mbuf *msg);
 int pt_mqtt_session_start(struct pt_mqtt_core *mc, struct pt_mqtt_session *s);
 void pt_mqtt_session_destroy(struct pt_mqtt_core *mc,
                              struct pt_mqtt_session *s);
+/** Free a session no core holds (in transit): its queued messages and
+ * entries, its filter list, the object. Any thread. */
+void pt_mqtt_session_free(struct pt_broker *b, struct pt_mqtt_session *s);
 void pt_mqtt_session_detach(struct pt_mqtt_core *mc,
                             struct pt_mqtt_session *s);
 int pt_mqtt_session_attach_moved(struct pt_mqtt_core *mc,

@@ -142,22 +142,32 @@ drop_filters(struct pt_mqtt_core *mc, struct pt_mqtt_session *s)
 /* ---- queue entries ---- */
 
 static void
-qent_free(struct pt_mqtt_core *mc, struct pt_mqtt_qent *q)
+qent_free(struct pt_broker *b, struct pt_mqtt_qent *q)
 {
     if (q->msg != NULL)
         pt_msg_unref(q->msg);
-    rte_mempool_put(mc->b->qents, q);
+    rte_mempool_put(b->qents, q);
 }
 
 static void
-list_free(struct pt_mqtt_core *mc, struct pt_mqtt_qent *q)
+list_free(struct pt_broker *b, struct pt_mqtt_qent *q)
 {
     while (q != NULL) {
         struct pt_mqtt_qent *next = q->next;
 
-        qent_free(mc, q);
+        qent_free(b, q);
         q = next;
     }
+}
+
+void
+pt_mqtt_session_free(struct pt_broker *b, struct pt_mqtt_session *s)
+{
+    list_free(b, s->inflight);
+    list_free(b, s->queue);
+    list_free(b, s->rx_qos2);
+    rte_pktmbuf_free(s->xfer);
+    rte_mempool_put(b->sessions, s);
 }
 
 static void
@@ -205,14 +215,10 @@ void
 pt_mqtt_session_destroy(struct pt_mqtt_core *mc, struct pt_mqtt_session *s)
 {
     rte_pktmbuf_free(drop_filters(mc, s));
-    rte_pktmbuf_free(s->xfer);
     pt_mqtt_gauge(&mc->st.queued, -(int64_t)(s->n_inflight + s->n_queued));
-    list_free(mc, s->inflight);
-    list_free(mc, s->queue);
-    list_free(mc, s->rx_qos2);
     if (pt_actor_release(mc->sids, s->id) == 0)
         pt_mqtt_gauge(&mc->st.sessions, -1);
-    rte_mempool_put(mc->b->sessions, s);
+    pt_mqtt_session_free(mc->b, s);
 }
 
 void
@@ -459,7 +465,7 @@ pt_mqtt_session_ack(struct pt_mqtt_core *mc, struct pt_mqtt_session *s,
             s->inflight_tail = prev;
         s->n_inflight--;
         pt_mqtt_gauge(&mc->st.queued, -1);
-        qent_free(mc, q);
+        qent_free(mc->b, q);
         return 0;
     }
     return -ENOENT;
