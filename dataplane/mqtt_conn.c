@@ -267,6 +267,15 @@ pt_mqtt_conn_connack(struct pt_mqtt_conn *c, bool present, uint8_t rc)
                              : PT_MQTT_C_CONNACK_REFUSED, 1);
 }
 
+void
+pt_mqtt_conn_ack(struct pt_mqtt_conn *c, uint8_t type, uint16_t pid)
+{
+    uint8_t b[4];
+
+    pt_mqtt_encode_ack(b, type, pid);
+    pt_mqtt_conn_send_bytes(c, b, sizeof(b), false);
+}
+
 /* Drop the bytes before rx_off. */
 static void
 rx_trim(struct pt_mqtt_conn *c)

@@ -19,15 +19,6 @@
 
 #include "mqtt_priv.h"
 
-static void
-send_ack(struct pt_mqtt_conn *c, uint8_t type, uint16_t pid)
-{
-    uint8_t b[4];
-
-    pt_mqtt_encode_ack(b, type, pid);
-    pt_mqtt_conn_send_bytes(c, b, sizeof(b), false);
-}
-
 /* ---- CONNECT ---- */
 
 static struct rte_mbuf *
@@ -142,7 +133,7 @@ handle_publish(struct pt_mqtt_conn *c, const struct pt_mqtt_publish *p)
         if (rx_qos2_find(s, p->packet_id, NULL) != NULL) {
             /* MQTT-4.3.3-2: already routed; acknowledge again only */
             pt_mqtt_count(mc, PT_MQTT_C_QOS2_DUP, 1);
-            send_ack(c, PT_MQTT_T_PUBREC, p->packet_id);
+            pt_mqtt_conn_ack(c, PT_MQTT_T_PUBREC, p->packet_id);
             return;
         }
         if (s->n_rx_qos2 >= mc->b->cfg->mqtt_max_inflight * 4u) {
@@ -171,7 +162,7 @@ handle_publish(struct pt_mqtt_conn *c, const struct pt_mqtt_publish *p)
     }
     pt_mqtt_publish_route(mc, msg);
     if (p->qos == 1) {
-        send_ack(c, PT_MQTT_T_PUBACK, p->packet_id);
+        pt_mqtt_conn_ack(c, PT_MQTT_T_PUBACK, p->packet_id);
     } else if (p->qos == 2) {
         memset(q, 0, sizeof(*q));
         q->pid = p->packet_id;
@@ -179,7 +170,7 @@ handle_publish(struct pt_mqtt_conn *c, const struct pt_mqtt_publish *p)
         q->next = s->rx_qos2;
         s->rx_qos2 = q;
         s->n_rx_qos2++;
-        send_ack(c, PT_MQTT_T_PUBREC, p->packet_id);
+        pt_mqtt_conn_ack(c, PT_MQTT_T_PUBREC, p->packet_id);
     }
 }
 
@@ -195,7 +186,7 @@ handle_pubrel(struct pt_mqtt_conn *c, uint16_t pid)
         rte_mempool_put(c->mc->b->qents, q);
     }
     /* MQTT-4.3.3-2: PUBCOMP even for an id we no longer hold */
-    send_ack(c, PT_MQTT_T_PUBCOMP, pid);
+    pt_mqtt_conn_ack(c, PT_MQTT_T_PUBCOMP, pid);
 }
 
 /* ---- SUBSCRIBE / UNSUBSCRIBE ---- */
@@ -296,7 +287,7 @@ handle_unsubscribe(struct pt_mqtt_conn *c, struct pt_mqtt_subscribe *sp)
             pt_mqtt_count(c->mc, PT_MQTT_C_UNSUBSCRIBES, 1);
     }
     /* MQTT-3.10.4-5: UNSUBACK even when nothing matched */
-    send_ack(c, PT_MQTT_T_UNSUBACK, sp->packet_id);
+    pt_mqtt_conn_ack(c, PT_MQTT_T_UNSUBACK, sp->packet_id);
 }
 
 /* ---- dispatch ---- */
@@ -327,7 +318,7 @@ pt_mqtt_handle(struct pt_mqtt_conn *c, struct pt_mqtt_packet *p)
         pt_mqtt_session_ack(mc, c->s, p->type, p->u.packet_id);
         /* MQTT-4.3.3: PUBREL answers every PUBREC, known id or not */
         if (p->type == PT_MQTT_T_PUBREC)
-            send_ack(c, PT_MQTT_T_PUBREL, p->u.packet_id);
+            pt_mqtt_conn_ack(c, PT_MQTT_T_PUBREL, p->u.packet_id);
         pt_mqtt_session_pump(mc, c->s);
         break;
     case PT_MQTT_T_PUBREL:

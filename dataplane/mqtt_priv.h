@@ -396,6 +396,9 @@ void pt_mqtt_conn_resume(struct pt_mqtt_conn *c);
 /** Send CONNACK rc (session present as given) and count it accepted or
  * refused. */
 void pt_mqtt_conn_connack(struct pt_mqtt_conn *c, bool present, uint8_t rc);
+/** Send PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK for pid (an answer:
+ * never refused). */
+void pt_mqtt_conn_ack(struct pt_mqtt_conn *c, uint8_t type, uint16_t pid);
 void pt_mqtt_conn_arm(struct pt_mqtt_conn *c);
 void pt_mqtt_timer_fired(struct pt_timer *t, void *arg);
 

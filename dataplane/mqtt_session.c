@@ -417,11 +417,8 @@ pt_mqtt_session_resend(struct pt_mqtt_core *mc, struct pt_mqtt_session *s)
         return;
     for (struct pt_mqtt_qent *q = s->inflight; q != NULL; q = q->next) {
         if (q->state == PT_Q_WAIT_COMP) {
-            uint8_t b[4];
-
-            pt_mqtt_encode_ack(b, PT_MQTT_T_PUBREL, q->pid);
             q->unsent = 0;
-            pt_mqtt_conn_send_bytes(c, b, sizeof(b), false);
+            pt_mqtt_conn_ack(c, PT_MQTT_T_PUBREL, q->pid);
             continue;
         }
         /* MQTT-4.4.0-1: same packet id, DUP set if it went out before */
