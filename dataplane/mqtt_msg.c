@@ -48,7 +48,7 @@ pt_msg_init(void)
 }
 
 /* Append len bytes from src (or the span) to the chain, growing it with
- * new segments from pool. The head's pkt_len is the caller's to fix. */
+ * new segments from pool; the head's pkt_len and nb_segs follow. */
 static int
 chain_append(struct rte_mempool *pool, struct rte_mbuf *head,
              struct rte_mbuf **tail, const uint8_t *src,
@@ -89,6 +89,8 @@ chain_append(struct rte_mempool *pool, struct rte_mbuf *head,
             memcpy(dst, src, n);
             src += n;
         }
+        if (t != head)      /* appending to the head counted it already */
+            head->pkt_len += n;
         len -= n;
     }
     return 0;
@@ -101,11 +103,10 @@ pt_msg_build(struct rte_mempool *pool, const char *topic, uint16_t tlen,
 {
     uint32_t plen = pl != NULL ? pl->len : flat_len;
     uint32_t rem = 2u + tlen + plen;
-    struct rte_mbuf *m, *tail, *s;
+    struct rte_mbuf *m, *tail;
     struct pt_msg_meta *mm;
     uint8_t *h;
     size_t hl;
-    uint32_t total = 0;
 
     if (rem > PT_MQTT_REMLEN_MAX)
         return NULL;
@@ -128,9 +129,6 @@ pt_msg_build(struct rte_mempool *pool, const char *topic, uint16_t tlen,
         rte_pktmbuf_free(m);
         return NULL;
     }
-    for (s = m; s != NULL; s = s->next)
-        total += s->data_len;
-    m->pkt_len = total;
     mm = pt_msg_meta(m);
     mm->topic_len = tlen;
     mm->hdr_len = (uint8_t)(1 + hl);
@@ -209,21 +207,12 @@ int
 pt_mqtt_blob_append(struct rte_mempool *pool, struct rte_mbuf **head,
                     struct rte_mbuf **tail, const void *p, uint32_t len)
 {
-    uint32_t total = 0;
-    int rc;
-
     if (*head == NULL) {
         *head = *tail = rte_pktmbuf_alloc(pool);
         if (*head == NULL)
             return -ENOBUFS;
     }
-    rc = chain_append(pool, *head, tail, p, NULL, len);
-    /* appends to tail segments do not reach the head's pkt_len; blobs are
-     * a few segments at most */
-    for (struct rte_mbuf *s = *head; s != NULL; s = s->next)
-        total += s->data_len;
-    (*head)->pkt_len = total;
-    return rc;
+    return chain_append(pool, *head, tail, p, NULL, len);
 }
 
 size_t
