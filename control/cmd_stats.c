@@ -206,13 +206,11 @@ cmd_config_show(void *ctx, int argc, char **argv, struct pt_buf *out)
 {
     const struct pt_config *cfg = ctx;
     size_t n = pt_config_describe(NULL, 0);
-    struct pt_config_key_info info[128];
+    struct pt_config_key_info info[PT_CONFIG_KEYS_MAX];
     char val[PT_EAL_ARGS_MAX];
 
     (void)argc;
     (void)argv;
-    if (n > 128)
-        n = 128;
     pt_config_describe(info, n);
     pt_buf_printf(out, "{");
     for (size_t i = 0; i < n; i++) {

@@ -84,7 +84,7 @@ static const struct key keys[] = {
     { "ctl.socket", KT_STRING, F(ctl_socket), S(ctl_socket), 0, "", 0, 0,
       false, "control socket path (empty: " PT_RUN_DIR "/<name>.sock)" },
     { "log.level", KT_STRING, F(log_level), S(log_level), 0, "info", 1, 0,
-      false, "log level of petrel's modules: err, warning, notice, info, debug" },
+      true, "log level of petrel's modules: err, warning, notice, info, debug" },
     { "eal.args", KT_STRING, F(eal_args), S(eal_args), 0, "", 0, 0, false,
       "extra EAL arguments, space separated (command-line EAL arguments "
       "before `--` are added after these)" },
@@ -192,11 +192,59 @@ static const struct key keys[] = {
     { "mqtt.sys_interval_s", KT_U32, F(mqtt_sys_interval_s), 0, 0, "10", 0,
       86400, false, "period of the $SYS/broker/... statistics topics, "
       "seconds (0: none)" },
-    { "mqtt.allow_anonymous", KT_BOOL, F(mqtt_allow_anonymous), 0, 0, "on", 0,
-      0, false, "accept CONNECT without a user name (else CONNACK 0x05)" },
+    { "mqtt.allow_anonymous", KT_BOOL, F(mqtt_allow_anonymous), 0, 0, "off",
+      0, 0, true, "accept CONNECT without a user name (else CONNACK 0x05); "
+      "`make run` turns it on" },
+    { "mqtt.shutdown_grace_ms", KT_U32, F(mqtt_shutdown_grace_ms), 0, 0,
+      "2000", 0, 60000, true, "graceful shutdown: after closing every "
+      "session (wills published), wait at most this long for queued output "
+      "to reach the clients before the cores stop" },
+    { "auth.password_file", KT_STRING, F(auth_password_file),
+      S(auth_password_file), 0, "", 0, 0, true, "password file in "
+      "mosquitto_passwd format ($7$ PBKDF2-SHA512, $6$ SHA-512); empty: "
+      "user names are not checked. Re-read by `reload` and SIGHUP" },
+    { "auth.acl_file", KT_STRING, F(auth_acl_file), S(auth_acl_file), 0, "",
+      0, 0, true, "ACL file in Mosquitto's acl_file format; empty: every "
+      "client may publish and subscribe to every topic. Re-read by `acl "
+      "reload`, `reload` and SIGHUP" },
+    { "auth.fail_limit", KT_U32, F(auth_fail_limit), 0, 0, "5", 1, 1000000,
+      true, "failed logins from one source address, or for one user name, "
+      "before further attempts from it are refused unchecked for a while" },
+    { "auth.fail_block_ms", KT_U32, F(auth_fail_block_ms), 0, 0, "1000", 1,
+      3600000, true, "first block after auth.fail_limit failures; each "
+      "further failure doubles it" },
+    { "auth.fail_block_max_ms", KT_U32, F(auth_fail_block_max_ms), 0, 0,
+      "60000", 1, 86400000, true, "longest block of a source or user name" },
+    { "auth.throttle_entries", KT_U32, F(auth_throttle_entries), 0, 0, "4096",
+      16, 16777216, false, "source addresses and user names whose failures "
+      "are remembered, each (the least recently failed are forgotten first)" },
+    { "auth.max_users", KT_U32, F(auth_max_users), 0, 0, "65536", 16,
+      16777216, false, "distinct user names the broker knows at once (from "
+      "the password file, the ACL file and logins); a login with a new name "
+      "beyond gets CONNACK 0x03" },
+    { "health.stall_ms", KT_U32, F(health_stall_ms), 0, 0, "500", 10, 60000,
+      true, "a dataplane core whose heartbeat has not moved for this long "
+      "is reported stalled" },
+    { "health.pool_warn_pct", KT_U32, F(health_pool_warn_pct), 0, 0, "90", 1,
+      100, true, "a mempool or connection/session pool used past this "
+      "percentage makes `health` fail" },
+    { "health.ring_warn_pct", KT_U32, F(health_ring_warn_pct), 0, 0, "75", 1,
+      100, true, "an inter-core ring filled past this percentage makes "
+      "`health` fail" },
+    { "debug.hooks", KT_BOOL, F(debug_hooks), 0, 0, "off", 0, 0, false,
+      "test-only control commands (`debug stall`); never on in production" },
+    { "metrics.address", KT_IPV4, F(metrics_address), 0, 0, "127.0.0.1", 0, 0,
+      false, "address of the Prometheus HTTP listener (kernel socket in "
+      "petreld's network namespace)" },
+    { "metrics.port", KT_U16, F(metrics_port), 0, 0, "9883", 0, 65535, false,
+      "port of the Prometheus HTTP listener, GET /metrics (0: off)" },
+    { "metrics.telemetry", KT_BOOL, F(metrics_telemetry), 0, 0, "on", 0, 0,
+      false, "register the main counters with DPDK telemetry (/petrel/...) "
+      "for dpdk-telemetry.py" },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= PT_CONFIG_KEYS_MAX, "raise PT_CONFIG_KEYS_MAX");
 
 static const char *const idle_names[] = {
     [PT_IDLE_AUTO] = "auto",

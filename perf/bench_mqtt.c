@@ -502,6 +502,7 @@ bench_open(bool offload, const char **msg)
     b->cfg.mqtt_queue_entries = 4096;
     b->cfg.mqtt_max_routes = 1024;
     b->cfg.mqtt_max_retained = 1024;
+    b->cfg.mqtt_allow_anonymous = true;
     pt_test_net_conf(&nc, bench_tx, b);
     nc.pool = bench_pool;
     b->net = pt_net_create(&nc);

@@ -146,7 +146,8 @@ def main():
             "--set", f"mqtt.max_sessions={n + 1024}",
             "--set", f"mqtt.max_subscriptions={n * a.subs + 1024}",
             "--set", f"mqtt.max_routes={n * a.subs + 1024}",
-            "--set", "mqtt.sys_interval_s=0"]
+            "--set", "mqtt.sys_interval_s=0",
+            "--set", "mqtt.allow_anonymous=on"]
     with harness.Broker("mqmem", args=args) as b:
         setns(b.ns)
         socks = []

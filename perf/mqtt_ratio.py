@@ -156,6 +156,7 @@ class Petrel:
         harness.PETRELD = args.petreld
         harness.PETRELCTL = args.petrelctl
         extra = ["--set", f"mqtt.port={MQTT_PORT}",
+                 "--set", "mqtt.allow_anonymous=on",
                  "--set", f"dp.cores={args.cores}"]
         for kv in args.set:
             extra += ["--set", kv]

@@ -13,7 +13,7 @@ PKGS=(
     # libraries
     dpdk dpdk-dev libdpdk-dev libnuma-dev libpcap-dev libbsd-dev
     libhyperscan-dev libcmocka-dev libbenchmark-dev
-    libclang-rt-14-dev
+    libclang-rt-14-dev libssl-dev
     # running and testing
     iproute2 iputils-ping procps kmod psmisc
     mosquitto mosquitto-clients python3-paho-mqtt

@@ -16,4 +16,6 @@ fi
 bash scripts/netns.sh "$ns"
 echo "run.sh: starting petreld in network namespace '$ns'"
 echo "run.sh: reach it with: ip netns exec $ns ping -c 3 10.99.0.2"
-exec ip netns exec "$ns" "$build/apps/petreld" -- "$@"
+echo "run.sh: anonymous MQTT is on here (mqtt.allow_anonymous, off by default)"
+exec ip netns exec "$ns" "$build/apps/petreld" -- \
+    --set mqtt.allow_anonymous=on "$@"

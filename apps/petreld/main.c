@@ -51,10 +51,8 @@ static void
 describe_config(void)
 {
     size_t n = pt_config_describe(NULL, 0);
-    struct pt_config_key_info info[64];
+    struct pt_config_key_info info[PT_CONFIG_KEYS_MAX];
 
-    if (n > 64)
-        n = 64;
     pt_config_describe(info, n);
     printf("| key | default | range | run time | meaning |\n");
     printf("|---|---|---|---|---|\n");
@@ -70,11 +68,9 @@ static void
 print_config(const struct pt_config *cfg)
 {
     size_t n = pt_config_describe(NULL, 0);
-    struct pt_config_key_info info[64];
+    struct pt_config_key_info info[PT_CONFIG_KEYS_MAX];
     char val[PT_EAL_ARGS_MAX];
 
-    if (n > 64)
-        n = 64;
     pt_config_describe(info, n);
     for (size_t i = 0; i < n; i++) {
         pt_config_get(cfg, info[i].key, val, sizeof(val));

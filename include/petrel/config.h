@@ -27,6 +27,7 @@
 #define PT_DEVARGS_MAX 256
 #define PT_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 #define PT_EAL_ARGS_MAX 512
+#define PT_FILE_MAX 256 /* config paths of data files */
 
 /** How a dataplane lcore behaves when its queues are empty. */
 enum pt_idle_mode {
@@ -101,6 +102,27 @@ struct pt_config {
     uint32_t mqtt_ring_size;         /**< descriptors per inter-core ring */
     uint32_t mqtt_sys_interval_s;    /**< $SYS period; 0 = off */
     bool mqtt_allow_anonymous;       /**< CONNECT without user name accepted */
+    uint32_t mqtt_shutdown_grace_ms; /**< graceful stop: wait for wills, output */
+
+    /* login and access (control/auth_*.c, control/acl_*.c) */
+    char auth_password_file[PT_FILE_MAX]; /**< empty = no password check */
+    char auth_acl_file[PT_FILE_MAX];      /**< empty = every topic allowed */
+    uint32_t auth_fail_limit;        /**< failures before a source/user is blocked */
+    uint32_t auth_fail_block_ms;     /**< first block; doubles per failure */
+    uint32_t auth_fail_block_max_ms; /**< longest block */
+    uint32_t auth_throttle_entries;  /**< sources and users tracked, each */
+    uint32_t auth_max_users;         /**< distinct user names known at once */
+
+    /* health watchdog (control/health.c) */
+    uint32_t health_stall_ms;        /**< heartbeat silence that marks a core stalled */
+    uint32_t health_pool_warn_pct;   /**< pool use that makes health fail */
+    uint32_t health_ring_warn_pct;   /**< ring fill that makes health fail */
+    bool debug_hooks;                /**< test-only control commands (debug ...) */
+
+    /* metrics (control/metrics.c) */
+    uint32_t metrics_address;        /**< Prometheus listener address */
+    uint16_t metrics_port;           /**< 0 = no HTTP listener */
+    bool metrics_telemetry;          /**< register with DPDK telemetry */
 };
 
 /** Fill cfg with every key's default. */
@@ -138,6 +160,10 @@ int pt_config_validate(const struct pt_config *cfg, char *err, size_t errlen);
  */
 int pt_config_get(const struct pt_config *cfg, const char *key,
                   char *buf, size_t buflen);
+
+/** Upper bound on the number of keys (checked at compile time), so callers
+ * can size a pt_config_key_info array without allocating. */
+#define PT_CONFIG_KEYS_MAX 256
 
 /** One entry of the key table, as reported by pt_config_describe(). */
 struct pt_config_key_info {

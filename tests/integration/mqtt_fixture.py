@@ -104,7 +104,8 @@ class MqttBroker:
         """The petreld options this fixture uses."""
         args = ["--set", "dp.cores=2",
                 "--set", f"mqtt.port={MQTT_PORT}",
-                "--set", "mqtt.sys_interval_s=1"]
+                "--set", "mqtt.sys_interval_s=1",
+                "--set", "mqtt.allow_anonymous=on"]
         if self.max_packet is not None:
             args += ["--set", f"mqtt.max_packet={self.max_packet}"]
         if self.max_queued is not None:

@@ -62,6 +62,8 @@ rig_config_defaults(struct pt_config *cfg)
     cfg->mqtt_max_retained = 64;
     cfg->mqtt_ring_size = 1024;
     cfg->mqtt_sys_interval_s = 0;
+    cfg->mqtt_allow_anonymous = true; /* tests of access control turn it off */
+    cfg->metrics_port = 0;
 }
 
 /* ---- the peer: what the cores send ---- */

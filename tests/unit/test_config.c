@@ -52,13 +52,13 @@ test_config_defaults_valid(void **state)
 static void
 test_config_every_default_parses(void **state)
 {
-    struct pt_config_key_info info[64];
-    size_t n = pt_config_describe(info, 64);
+    struct pt_config_key_info info[PT_CONFIG_KEYS_MAX];
+    size_t n = pt_config_describe(info, PT_CONFIG_KEYS_MAX);
     struct pt_config c;
     char err[256], got[600];
 
     (void)state;
-    assert_true(n > 10 && n <= 64);
+    assert_true(n > 10 && n <= PT_CONFIG_KEYS_MAX);
     pt_config_defaults(&c);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(pt_config_set(&c, info[i].key, info[i].default_value,
@@ -176,8 +176,8 @@ test_config_validate_cross_keys(void **state)
 static void
 test_config_documented(void **state)
 {
-    struct pt_config_key_info info[64];
-    size_t n = pt_config_describe(info, 64);
+    struct pt_config_key_info info[PT_CONFIG_KEYS_MAX];
+    size_t n = pt_config_describe(info, PT_CONFIG_KEYS_MAX);
     const char *doc = getenv("PT_CONFIG_DOC");
     FILE *f;
     char *text;
