@@ -50,68 +50,16 @@
 #include <petrel/broker.h>
 #include <petrel/log.h>
 
-#include "mqtt_priv.h"
-#include "strmap.h"
+#include "broker_ctl_priv.h"
 
 PT_LOG_REGISTER(ctl_broker, pt.ctl.broker, INFO);
 
-#define PT_CTL_BURST 64
-
-enum reg_state { R_ONLINE, R_OFFLINE, R_MOVING };
-
-struct reg {
-    enum reg_state state;
-    unsigned core;           /* where conn / session lives */
-    uint64_t conn;           /* ONLINE; MOVING: the old connection */
-    uint64_t sid;            /* OFFLINE; MOVING: offline session seen */
-    unsigned new_core;       /* MOVING: the waiting login */
-    uint64_t new_conn;
-    uint8_t new_clean;
-    uint8_t retried;         /* MOVING: takeover by session id sent */
-    uint8_t new_gone;        /* MOVING: the waiting login's connection
-                              * closed meanwhile */
-    uint16_t cid_len;
-    char cid[PT_MQTT_CID_MAX];
-};
-
-/* A route the table refused (mqtt.max_routes reached), until the core's
- * next SYNC answers its filter with 0x80. */
-struct refused {
-    struct refused *next;
-    uint16_t len;
-    char filter[];
-};
-
-struct sync {
-    struct sync *next;
-    struct pt_bus_desc d;    /* the SYNC as received */
-    uint64_t seq;            /* route changes it waits for */
-};
-
-struct pt_broker_ctl {
-    struct pt_broker *b;
-    struct pt_strmap *reg;
-    struct pt_strmap *retained;
-    struct sync *syncs, *syncs_tail;
-    uint64_t last_seq;       /* newest route change staged */
-    struct refused *refused[PT_MQTT_ROUTE_MAX_CORES];
-    uint64_t next_sys_ns;
-    uint64_t started_ns;
-    struct pt_broker_ctl_stats st;
-};
-
-static void
-count(uint64_t *c, int64_t d)
-{
-    __atomic_store_n(c, *c + (uint64_t)d, __ATOMIC_RELAXED);
-}
-
-static int
-send_to(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
+int
+pt_bctl_send(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
 {
     struct pt_broker *b = x->b;
 
-    d->from = b->n;
+    d->from = (uint8_t)b->n;
     if (rte_ring_enqueue_elem(b->rings[b->n * (b->n + 1) + core], d,
                               sizeof(*d)) != 0) {
         count(&x->st.ring_full, 1);
@@ -123,10 +71,10 @@ send_to(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
 /* Replies that must not be lost (LOGIN_OK/FAIL, TAKEOVER, SYNC_ACK): the
  * rings are sized for bursts far above what a core can have in flight;
  * if one is full anyway, spin briefly for the core to drain it. */
-static void
-send_must(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
+void
+pt_bctl_send_must(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
 {
-    for (unsigned i = 0; send_to(x, core, d) != 0; i++) {
+    for (unsigned i = 0; pt_bctl_send(x, core, d) != 0; i++) {
         if (i == 100000) {
             PT_LOG(ERR, ctl_broker, "core %u does not drain its ring: "
                    "descriptor %u lost", core, d->type);
@@ -174,7 +122,7 @@ login_fail(struct pt_broker_ctl *x, unsigned core, uint64_t conn, uint8_t rc)
                              .aux = rc };
 
     count(&x->st.refused, 1);
-    send_must(x, core, &d);
+    pt_bctl_send_must(x, core, &d);
 }
 
 static void
@@ -184,10 +132,33 @@ takeover_send(struct pt_broker_ctl *x, struct reg *e, uint64_t id,
     struct pt_bus_desc d = { .type = PT_BUS_TAKEOVER, .id = id,
                              .u64 = (uint64_t)(uintptr_t)e };
 
-    if (e->new_clean)
+    if (e->next.clean)
         flags |= PT_BUS_F_CLEAN;
     d.aux = flags;
-    send_must(x, e->core, &d);
+    pt_bctl_send_must(x, e->core, &d);
+}
+
+/* The user name and password of a LOGIN (after the client id), copied
+ * NUL-terminated into one buffer the caller frees (after wiping it).
+ * @return 0, or -EINVAL (lengths beyond the mbuf) or -ENOMEM. */
+static int
+login_credentials(const struct rte_mbuf *m, const struct pt_bus_login *lg,
+                  char **buf)
+{
+    uint32_t off = (uint32_t)sizeof(*lg) + lg->cid_len;
+
+    *buf = NULL;
+    if ((uint64_t)off + lg->user_len + lg->pass_len > m->pkt_len)
+        return -EINVAL;
+    *buf = malloc((size_t)lg->user_len + lg->pass_len + 2);
+    if (*buf == NULL)
+        return -ENOMEM;
+    pt_mqtt_copy(m, off, lg->user_len, *buf);
+    (*buf)[lg->user_len] = '\0';
+    pt_mqtt_copy(m, off + lg->user_len, lg->pass_len,
+                 *buf + lg->user_len + 1);
+    (*buf)[lg->user_len + 1 + lg->pass_len] = '\0';
+    return 0;
 }
 
 static void
@@ -195,8 +166,11 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
 {
     struct rte_mbuf *m = d->ptr;
     struct pt_bus_login lg;
+    struct reg_login who = { .since_ns = x->now_ns };
     char cid[PT_MQTT_CID_MAX];
+    char *cred;
     struct reg *e;
+    uint8_t rc;
 
     count(&x->st.logins, 1);
     if (m == NULL || m->pkt_len < sizeof(lg)) {
@@ -209,22 +183,37 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         login_fail(x, core, d->id, PT_MQTT_CONNACK_IDENTIFIER);
         return;
     }
-    if (!x->b->cfg->mqtt_allow_anonymous && !lg.has_user) {
-        login_fail(x, core, d->id, PT_MQTT_CONNACK_NOT_AUTHORIZED);
+    if (login_credentials(m, &lg, &cred) != 0) {
+        login_fail(x, core, d->id, PT_MQTT_CONNACK_UNAVAILABLE);
         return;
     }
+    rc = pt_bctl_authenticate(x, &lg, lg.has_user ? cred : NULL,
+                              lg.has_password ? cred + lg.user_len + 1
+                                              : NULL,
+                              &who.user);
+    explicit_bzero(cred, (size_t)lg.user_len + lg.pass_len + 2);
+    free(cred);
+    if (rc != 0) {
+        login_fail(x, core, d->id, rc);
+        return;
+    }
+    who.ip = lg.src_ip;
+    who.port = lg.src_port;
+    who.clean = lg.clean;
     pt_mqtt_copy(m, sizeof(lg), lg.cid_len, cid);
     if (lg.cid_len == 0) {
         /* MQTT-3.1.3-6: the server assigns a unique id; nobody can take
          * it over, so it needs no registry entry beyond its session */
-        struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id };
+        struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id,
+                                  .arg = who.user };
 
-        send_must(x, core, &ok);
+        pt_bctl_send_must(x, core, &ok);
         return;
     }
     e = pt_strmap_get(x->reg, cid, lg.cid_len);
     if (e == NULL) {
-        struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id };
+        struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id,
+                                  .arg = who.user };
 
         e = reg_new(x, cid, lg.cid_len);
         if (e == NULL) {
@@ -234,7 +223,8 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         e->state = R_ONLINE;
         e->core = core;
         e->conn = d->id;
-        send_must(x, core, &ok);
+        e->cur = who;
+        pt_bctl_send_must(x, core, &ok);
         return;
     }
     switch (e->state) {
@@ -246,18 +236,19 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         e->new_gone = 0;
         e->new_core = core;
         e->new_conn = d->id;
-        e->new_clean = lg.clean;
+        e->next = who;
         takeover_send(x, e, e->conn, 0);
         break;
     case R_OFFLINE:
         if (e->core == core) {
             struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id,
-                                      .u64 = e->sid };
+                                      .u64 = e->sid, .arg = who.user };
 
             ok.aux = PT_BUS_F_ATTACH_ID | (lg.clean ? 0 : PT_BUS_F_PRESENT);
             e->state = R_ONLINE;
             e->conn = d->id;
-            send_must(x, core, &ok);
+            e->cur = who;
+            pt_bctl_send_must(x, core, &ok);
             break;
         }
         e->state = R_MOVING;
@@ -266,7 +257,7 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         e->new_gone = 0;
         e->new_core = core;
         e->new_conn = d->id;
-        e->new_clean = lg.clean;
+        e->next = who;
         takeover_send(x, e, e->sid, PT_BUS_F_SESSION);
         break;
     case R_MOVING:
@@ -276,7 +267,7 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         e->new_gone = 0;
         e->new_core = core;
         e->new_conn = d->id;
-        e->new_clean = lg.clean;
+        e->next = who;
         break;
     }
 }
@@ -301,11 +292,13 @@ on_handoff(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
     if (d->ptr != NULL)
         ok.aux = PT_BUS_F_PRESENT;
     ok.id = e->new_conn;
+    ok.arg = e->next.user;
+    e->cur = e->next;
     e->state = R_ONLINE;
     e->core = e->new_core;
     e->conn = e->new_conn;
     e->sid = 0;
-    send_must(x, e->core, &ok);
+    pt_bctl_send_must(x, e->core, &ok);
 }
 
 static struct reg *
@@ -425,7 +418,7 @@ retained_match(void *arg, const void *key, size_t len, void *value)
         return;
     d.aux = RTE_MIN(w->qos, pt_msg_meta(msg)->qos);
     pt_msg_ref(msg);
-    if (send_to(w->x, w->core, &d) != 0)
+    if (pt_bctl_send(w->x, w->core, &d) != 0)
         pt_msg_unref(msg);
 }
 
@@ -553,7 +546,7 @@ sync_done(struct pt_broker_ctl *x, struct sync *s)
         if (filters != NULL)
             pt_mqtt_copy(m, off, flen, filters);
     }
-    send_must(x, s->d.from, &ack);
+    pt_bctl_send_must(x, s->d.from, &ack);
     if (filters == NULL)
         return;
     for (uint32_t p = 0; p + PT_SYNC_REC_HDR <= flen;) {
@@ -632,6 +625,8 @@ on_route(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
               : pt_mqtt_route_del(x->b->route, f, m->pkt_len, core);
     if (seq > 0) {
         x->last_seq = (uint64_t)seq;
+        pt_bctl_admin_route(x, f, (uint16_t)m->pkt_len, core,
+                            d->type == PT_BUS_ROUTE_ADD);
         if (d->type == PT_BUS_ROUTE_ADD)
             refused_forget(x, core, f, (uint16_t)m->pkt_len);
     } else {
@@ -673,7 +668,7 @@ sys_publish(struct pt_broker_ctl *x, const char *topic, const char *fmt,
 
         mask &= mask - 1;
         pt_msg_ref(msg);
-        if (send_to(x, core, &d) != 0)
+        if (pt_bctl_send(x, core, &d) != 0)
             pt_msg_unref(msg);
     }
     on_retain(x, msg);   /* $SYS topics are retained, as in Mosquitto */
@@ -752,6 +747,13 @@ dispatch(struct pt_broker_ctl *x, struct pt_bus_desc *d)
     case PT_BUS_RETAIN:
         on_retain(x, d->ptr);
         break;
+    case PT_BUS_ANSWER:
+        pt_bctl_admin_answer(x, d);
+        break;
+    case PT_BUS_SHUTDOWN_ACK:
+        if (d->aux < 3)
+            x->shutdown_acks[d->aux]++;
+        break;
     default:
         PT_LOG(ERR, ctl_broker, "unexpected descriptor %u from core %u",
                d->type, core);
@@ -771,6 +773,7 @@ pt_broker_ctl_poll(struct pt_broker *b, uint64_t now_ns)
         return 0;
     if (x->started_ns == 0)
         x->started_ns = now_ns;
+    x->now_ns = now_ns;
     for (unsigned i = 0; i < b->n; i++) {
         struct rte_ring *r = b->rings[i * (b->n + 1) + b->n];
         unsigned n = rte_ring_dequeue_burst_elem(r, ds, sizeof(ds[0]),
@@ -781,6 +784,7 @@ pt_broker_ctl_poll(struct pt_broker *b, uint64_t now_ns)
         total += n;
     }
     syncs_advance(x);
+    pt_bctl_auth_poll(x);
     if (b->cfg->mqtt_sys_interval_s != 0 && now_ns >= x->next_sys_ns) {
         if (x->next_sys_ns != 0)
             sys_tick(x, now_ns);
@@ -807,6 +811,10 @@ pt_broker_ctl_attach(struct pt_broker *b)
         return -ENOMEM;
     }
     b->ctl = x;
+    if (pt_bctl_auth_init(x) != 0 || pt_bctl_admin_init(x) != 0) {
+        pt_broker_ctl_detach(b);
+        return -ENOMEM;
+    }
     return 0;
 }
 
@@ -844,6 +852,8 @@ pt_broker_ctl_detach(struct pt_broker *b)
     }
     for (unsigned i = 0; i < PT_MQTT_ROUTE_MAX_CORES; i++)
         refused_clear(x, i);
+    pt_bctl_admin_fini(x);
+    pt_bctl_auth_fini(x);
     pt_strmap_each(x->reg, free_reg, NULL);
     pt_strmap_each(x->retained, free_retained, NULL);
     pt_strmap_free(x->reg);

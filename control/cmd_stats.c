@@ -61,9 +61,10 @@ mqtt_json(struct pt_buf *out, const struct pt_mqtt_stats *s)
                   "\"mqtt_sessions\":%lu,\"mqtt_subscriptions\":%lu,"
                   "\"mqtt_queued\":%lu,\"mqtt_conn_bytes\":%lu,"
                   "\"mqtt_session_bytes\":%lu,\"mqtt_sub_bytes\":%lu,"
-                  "\"violations\":{",
+                  "\"mqtt_ring_backlog\":%lu,\"violations\":{",
                   s->connections, s->connected, s->sessions, s->subscriptions,
-                  s->queued, s->conn_bytes, s->session_bytes, s->sub_bytes);
+                  s->queued, s->conn_bytes, s->session_bytes, s->sub_bytes,
+                  s->ring_backlog);
     for (unsigned e = 1; e < PT_MQTT_E_MAX; e++)
         pt_buf_printf(out, "%s\"%s\":%lu", e > 1 ? "," : "",
                       pt_mqtt_err_name((enum pt_mqtt_err)e), s->errors[e]);
@@ -78,19 +79,16 @@ static void
 broker_json(struct pt_buf *out, const struct pt_broker *b)
 {
     struct pt_broker_ctl_stats st;
+    const char *sep = "";
 
     pt_broker_ctl_stats(b, &st);
-    pt_buf_printf(out,
-                  ",\"broker\":{\"logins\":%lu,\"logins_refused\":%lu,"
-                  "\"client_ids_taken_over\":%lu,\"client_ids\":%lu,"
-                  "\"retained\":%lu,\"retained_dropped\":%lu,"
-                  "\"route_syncs\":%lu,\"routes\":%lu,\"routes_refused\":%lu,"
-                  "\"route_bytes\":%lu,"
-                  "\"sys_published\":%lu,\"control_ring_full\":%lu}",
-                  st.logins, st.refused, st.takeovers, st.clients,
-                  st.retained, st.retained_dropped, st.route_syncs,
-                  st.routes, st.routes_refused, st.route_bytes,
-                  st.sys_published, st.ring_full);
+    pt_buf_printf(out, ",\"broker\":{");
+#define PT_X(field, name, kind, help)                                          \
+    pt_buf_printf(out, "%s\"" name "\":%lu", sep, st.field);                   \
+    sep = ",";
+    PT_BROKER_CTL_STATS(PT_X)
+#undef PT_X
+    pt_buf_printf(out, "}");
 }
 
 static void

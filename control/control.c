@@ -3,8 +3,19 @@
  * The control plane's event loop (see include/petrel/control.h) and the
  * life-cycle commands it owns: `status` and `shutdown`.
  *
- * States: RUNNING --SIGINT/SIGTERM or `shutdown`--> STOPPING (run returns;
- * the caller stops the dataplane, closes the port, exits 0).
+ * Stopping (graceful with the broker on; each step bounded):
+ *
+ *   RUNNING --SIGINT/SIGTERM or `shutdown`--> WILLS: every core refuses
+ *       new connections and publishes its clients' wills (SHUTDOWN WILLS)
+ *   WILLS --all cores acked, or 1 s--> CLOSE: every core delivers what is
+ *       in its rings (the wills) and closes its connections (FIN)
+ *   CLOSE --all acked, or 1 s--> DRAIN: wait for TCP to finish
+ *   DRAIN --no MQTT connection left, or mqtt.shutdown_grace_ms since the stop
+ *       began--> STOPPED: run returns; the caller stops the cores (RST to
+ *       whatever is left), closes the port, exits 0
+ *   any --a second SIGINT/SIGTERM--> STOPPED at once
+ *
+ * Without the broker, RUNNING goes straight to STOPPED.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,26 +30,38 @@
 
 #include <rte_version.h>
 
+#include <petrel/admin.h>
 #include <petrel/broker.h>
 #include <petrel/clock.h>
 #include <petrel/control.h>
 #include <petrel/ctl.h>
+#include <petrel/health.h>
 #include <petrel/log.h>
+#include <petrel/metrics.h>
 
 PT_LOG_REGISTER(ctl_main, pt.ctl.main, INFO);
 
 #define PT_TICK_MS 250
 
+enum stop_state { ST_RUNNING = 0, ST_WILLS, ST_CLOSE, ST_DRAIN, ST_STOPPED };
+
+#define PT_STOP_PHASE_MS 1000   /* longest wait for the cores' acks */
+
 struct pt_control {
-    const struct pt_config *cfg;
+    struct pt_config *cfg;      /* live: run-time keys change (cmd_admin.c) */
     struct pt_dp *dp;
     const struct pt_port *port;
     struct pt_ctl *ctl;
+    struct pt_metrics *metrics;     /* Prometheus HTTP, DPDK telemetry */
     struct pt_broker *broker;       /* NULL when mqtt.port = 0 */
     int epfd;
     int sigfd;
     int tfd;
-    int stop;
+    enum stop_state stop;
+    uint64_t stop_began_ms;
+    uint64_t phase_began_ms;
+    struct pt_health *health;
+    struct pt_admin *admin;
     uint64_t started_ms;
     struct pt_ctl_cmd status_cmd;   /* registered copies carrying ctx = us */
     struct pt_ctl_cmd shutdown_cmd;
@@ -98,6 +121,88 @@ cmd_status(void *ctx, int argc, char **argv, struct pt_buf *out)
     return 0;
 }
 
+/* ---- stopping ---- */
+
+static void
+stop_request(struct pt_control *cp)
+{
+    uint64_t now = mono_ms();
+
+    if (cp->stop != ST_RUNNING) {
+        PT_LOG(NOTICE, ctl_main, "asked again: stopping now");
+        cp->stop = ST_STOPPED;
+        return;
+    }
+    cp->stop_began_ms = cp->phase_began_ms = now;
+    if (cp->broker == NULL) {
+        cp->stop = ST_STOPPED;
+        return;
+    }
+    PT_LOG(NOTICE, ctl_main, "graceful stop: refusing new clients, "
+           "publishing wills");
+    pt_broker_ctl_shutdown(cp->broker, PT_SHUTDOWN_WILLS);
+    cp->stop = ST_WILLS;
+}
+
+/* MQTT connections whose TCP has not finished closing (an actor lives
+ * until TCP reports the connection closed). Other TCP users (the echo
+ * listener) are not waited for: they get the RST of the cores' stop. */
+static uint64_t
+conns_left(struct pt_control *cp)
+{
+    uint64_t n = 0;
+
+    for (unsigned i = 0; i < pt_dp_n_cores(cp->dp); i++) {
+        struct pt_dp_core_info ci;
+
+        pt_dp_core_info(pt_dp_core(cp->dp, i), &ci);
+        n += ci.mqtt.connections;
+    }
+    return n;
+}
+
+static void
+stop_advance(struct pt_control *cp)
+{
+    uint64_t now = mono_ms();
+    bool phase_over = now - cp->phase_began_ms >= PT_STOP_PHASE_MS;
+
+    switch (cp->stop) {
+    case ST_WILLS:
+        if (!pt_broker_ctl_shutdown_done(cp->broker, PT_SHUTDOWN_WILLS) &&
+            !phase_over)
+            return;
+        pt_broker_ctl_shutdown(cp->broker, PT_SHUTDOWN_CLOSE);
+        cp->stop = ST_CLOSE;
+        cp->phase_began_ms = now;
+        return;
+    case ST_CLOSE:
+        if (!pt_broker_ctl_shutdown_done(cp->broker, PT_SHUTDOWN_CLOSE) &&
+            !phase_over)
+            return;
+        cp->stop = ST_DRAIN;
+        cp->phase_began_ms = now;
+        return;
+    case ST_DRAIN: {
+        uint64_t left = conns_left(cp);
+
+        if (left == 0) {
+            PT_LOG(NOTICE, ctl_main, "graceful stop: every connection "
+                   "closed in %lu ms", (unsigned long)(now - cp->stop_began_ms));
+            cp->stop = ST_STOPPED;
+        } else if (now - cp->stop_began_ms >= cp->cfg->mqtt_shutdown_grace_ms) {
+            PT_LOG(NOTICE, ctl_main, "graceful stop: %lu connections still "
+                   "open after %u ms: they get a RST", (unsigned long)left,
+                   cp->cfg->mqtt_shutdown_grace_ms);
+            cp->stop = ST_STOPPED;
+        }
+        return;
+    }
+    default:
+        return;
+    }
+}
+
 static int
 cmd_shutdown(void *ctx, int argc, char **argv, struct pt_buf *out)
 {
@@ -106,7 +211,7 @@ cmd_shutdown(void *ctx, int argc, char **argv, struct pt_buf *out)
     (void)argc;
     (void)argv;
     PT_LOG(NOTICE, ctl_main, "shutdown requested on the control socket");
-    cp->stop = 1;
+    stop_request(cp);
     pt_buf_printf(out, "\"stopping\"");
     return 0;
 }
@@ -118,13 +223,16 @@ static const struct pt_ctl_cmd status_cmd_tmpl = {
 };
 static const struct pt_ctl_cmd shutdown_cmd_tmpl = {
     .name = "shutdown", .args = "",
-    .help = "stop the broker: dataplane cores stop, the port closes, exit 0",
+    .help = "graceful stop: refuse new clients, publish every will, close "
+            "each connection (FIN), wait up to mqtt.shutdown_grace_ms, "
+            "exit 0",
     .fn = cmd_shutdown,
 };
 
 struct pt_control *
-pt_control_create(const struct pt_config *cfg, struct pt_dp *dp,
-                  const struct pt_port *port)
+pt_control_create(struct pt_config *cfg, struct pt_dp *dp,
+                  const struct pt_port *port,
+                  const struct pt_config_source *src)
 {
     struct pt_control *cp = calloc(1, sizeof(*cp));
     struct epoll_event ev = { .events = EPOLLIN };
@@ -163,6 +271,16 @@ pt_control_create(const struct pt_config *cfg, struct pt_dp *dp,
         errno = ENOMEM;
         goto fail;
     }
+    if (cp->broker != NULL) {
+        char err[512];
+
+        if (pt_broker_ctl_load_passwd(cp->broker, err, sizeof(err)) != 0 ||
+            pt_broker_ctl_load_acl(cp->broker, err, sizeof(err)) != 0) {
+            fprintf(stderr, "petreld: %s\n", err);
+            errno = EINVAL;
+            goto fail;
+        }
+    }
     pt_config_ctl_path(cfg, path, sizeof(path));
     cp->ctl = pt_ctl_open(path, cp->epfd);
     if (cp->ctl == NULL) {
@@ -176,11 +294,24 @@ pt_control_create(const struct pt_config *cfg, struct pt_dp *dp,
     if (pt_ctl_register(cp->ctl, &cp->status_cmd) != 0 ||
         pt_ctl_register(cp->ctl, &cp->shutdown_cmd) != 0 ||
         pt_cmd_stats_register(cp->ctl, dp) != 0 ||
-        pt_cmd_config_register(cp->ctl, cfg) != 0) {
+        pt_cmd_config_register(cp->ctl, cfg) != 0 ||
+        (cp->broker != NULL &&
+         pt_cmd_broker_register(cp->ctl, cp->broker, dp, cfg) != 0)) {
         errno = EEXIST;
         goto fail;
     }
+    cp->health = pt_health_create(cfg, dp, port, cp->broker);
+    cp->admin = pt_admin_create(cp->ctl, cfg, src, dp, cp->broker);
+    if (cp->health == NULL || cp->admin == NULL ||
+        pt_health_register(cp->health, cp->ctl) != 0) {
+        errno = ENOMEM;
+        goto fail;
+    }
     PT_LOG(INFO, ctl_main, "control socket %s", path);
+    /* logs the address and port when the listener cannot bind */
+    cp->metrics = pt_metrics_open(cfg, cp->epfd, dp, cp->broker, cp->ctl);
+    if (cp->metrics == NULL)
+        goto fail;
     return cp;
 
 fail:
@@ -197,11 +328,20 @@ on_signal(struct pt_control *cp)
 
     while (read(cp->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGHUP) {
-            PT_LOG(NOTICE, ctl_main, "SIGHUP: nothing to reload yet");
+            struct pt_buf out = { 0 };
+            int rc = pt_admin_reload(cp->admin, &out);
+
+            if (rc == 0)
+                PT_LOG(NOTICE, ctl_main, "SIGHUP: reloaded: %.*s",
+                       (int)out.len, out.data != NULL ? out.data : "");
+            else
+                PT_LOG(ERR, ctl_main, "SIGHUP: %.*s", (int)out.len,
+                       out.data != NULL ? out.data : "");
+            pt_buf_free(&out);
             continue;
         }
         PT_LOG(NOTICE, ctl_main, "%s: stopping", strsignal((int)si.ssi_signo));
-        cp->stop = 1;
+        stop_request(cp);
     }
 }
 
@@ -210,13 +350,16 @@ pt_control_run(struct pt_control *cp)
 {
     struct epoll_event evs[16];
 
-    while (!cp->stop) {
+    while (cp->stop != ST_STOPPED) {
         /* with a broker, look at the cores' rings every millisecond:
          * logins, route changes and SUBACKs wait on us */
         int n = epoll_wait(cp->epfd, evs, 16, cp->broker != NULL ? 1 : -1);
 
         if (cp->broker != NULL)
             pt_broker_ctl_poll(cp->broker, pt_clock_ns());
+        pt_health_tick(cp->health, pt_clock_ns());
+        if (cp->stop != ST_RUNNING)
+            stop_advance(cp);
 
         if (n < 0) {
             if (errno == EINTR)
@@ -234,8 +377,10 @@ pt_control_run(struct pt_control *cp)
 
                 (void)!read(cp->tfd, &ticks, sizeof(ticks));
                 pt_ctl_sweep(cp->ctl, mono_ms());
+                pt_metrics_tick(cp->metrics, mono_ms());
             } else {
-                pt_ctl_event(cp->ctl, p, evs[i].events);
+                if (!pt_metrics_event(cp->metrics, p, evs[i].events))
+                    pt_ctl_event(cp->ctl, p, evs[i].events);
             }
         }
     }
@@ -247,7 +392,10 @@ pt_control_destroy(struct pt_control *cp)
 {
     if (cp == NULL)
         return;
+    pt_metrics_close(cp->metrics);
     pt_ctl_close(cp->ctl);
+    pt_admin_destroy(cp->admin);
+    pt_health_destroy(cp->health);
     if (cp->broker != NULL)
         pt_broker_ctl_detach(cp->broker);
     if (cp->tfd >= 0)

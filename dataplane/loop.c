@@ -44,6 +44,8 @@ struct pt_dp_core {
     uint64_t loops;
     uint64_t busy_loops;
     uint64_t naps;
+    uint64_t heartbeat_ns;    /* pt_clock_ns() of the last iteration */
+    uint32_t stall_ms;        /* debug: the control plane asks for a stall */
 
     struct pt_net *net;
     struct pt_tcp *tcp;
@@ -114,6 +116,20 @@ gateway_probe(struct pt_dp_core *c)
     return now + c->gw_probe_tsc;
 }
 
+/* The test hook of `debug stall`: stop polling (and beating) for the time
+ * asked, as a core stuck in a bug would. Spins: no nap, no offline. */
+static void
+debug_stall(struct pt_dp_core *c)
+{
+    uint32_t ms = __atomic_exchange_n(&c->stall_ms, 0, __ATOMIC_RELAXED);
+    uint64_t until = pt_clock_ns() + (uint64_t)ms * 1000000u;
+
+    PT_LOG(WARNING, dp_loop, "core %u: stalling for %u ms on request",
+           c->queue_id, ms);
+    while (pt_clock_ns() < until && !*c->stop)
+        rte_pause();
+}
+
 static int
 dp_main(void *arg)
 {
@@ -135,6 +151,9 @@ dp_main(void *arg)
         uint64_t now = pt_clock_ns();
 
         count(&c->loops);
+        __atomic_store_n(&c->heartbeat_ns, now, __ATOMIC_RELAXED);
+        if (unlikely(__atomic_load_n(&c->stall_ms, __ATOMIC_RELAXED) != 0))
+            debug_stall(c);
         if (unlikely(c->gateway != 0) && rte_get_tsc_cycles() >= next_gw)
             next_gw = gateway_probe(c);
         if (unlikely(c->fault != NULL)) {
@@ -444,6 +463,7 @@ pt_dp_core_info(const struct pt_dp_core *c, struct pt_dp_core_info *out)
     out->lcore_id = c->lcore_id;
     out->queue_id = c->queue_id;
     out->loops = __atomic_load_n(&c->loops, __ATOMIC_RELAXED);
+    out->heartbeat_ns = __atomic_load_n(&c->heartbeat_ns, __ATOMIC_RELAXED);
     out->busy_loops = __atomic_load_n(&c->busy_loops, __ATOMIC_RELAXED);
     out->naps = __atomic_load_n(&c->naps, __ATOMIC_RELAXED);
     out->pool_size = c->pool ? c->pool->size : 0;
@@ -455,7 +475,18 @@ pt_dp_core_info(const struct pt_dp_core *c, struct pt_dp_core_info *out)
     out->mqtt_on = c->mqtt != NULL;
     load_relaxed(&out->mqtt, c->mqtt ? pt_mqtt_core_stats(c->mqtt) : NULL,
                  sizeof(out->mqtt));
+    if (c->mqtt != NULL)
+        out->mqtt.ring_backlog = pt_mqtt_core_ring_backlog(c->mqtt);
     out->fault_on = c->fault != NULL;
     load_relaxed(&out->fault, c->fault ? pt_fault_stats(c->fault) : NULL,
                  sizeof(out->fault));
+}
+
+int
+pt_dp_debug_stall(struct pt_dp *dp, unsigned core, uint32_t ms)
+{
+    if (core >= dp->n || ms == 0)
+        return -EINVAL;
+    __atomic_store_n(&dp->cores[core].stall_ms, ms, __ATOMIC_RELAXED);
+    return 0;
 }

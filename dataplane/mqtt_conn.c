@@ -360,6 +360,31 @@ pt_mqtt_conn_violation(struct pt_mqtt_conn *c, int codec_err, int violation)
 }
 
 void
+pt_mqtt_conn_will(struct pt_mqtt_conn *c)
+{
+    struct pt_mqtt_core *mc = c->mc;
+    struct rte_mbuf *w = c->will;
+
+    if (w == NULL)
+        return;
+    c->will = NULL;
+    if (!pt_mqtt_may_publish(c, pt_msg_topic(w), pt_msg_meta(w)->topic_len)) {
+        pt_mqtt_count(mc, PT_MQTT_C_ACL_WILL_DENIED, 1);
+        pt_msg_unref(w);
+        return;
+    }
+    pt_mqtt_count(mc, PT_MQTT_C_WILLS, 1);
+    if (pt_msg_meta(w)->retain) {
+        struct pt_bus_desc d = { .type = PT_BUS_RETAIN, .ptr = w };
+
+        pt_msg_ref(w);
+        if (pt_mqtt_bus_send(mc, mc->b->n, &d) != 0)
+            pt_msg_unref(w);
+    }
+    pt_mqtt_publish_route(mc, w);
+}
+
+void
 pt_mqtt_conn_close(struct pt_mqtt_conn *c, bool send_will)
 {
     struct pt_mqtt_core *mc = c->mc;
@@ -374,23 +399,11 @@ pt_mqtt_conn_close(struct pt_mqtt_conn *c, bool send_will)
         pt_mqtt_gauge(&mc->st.connected, -1);
     if (c->will != NULL) {
         if (send_will && (prev == PT_MC_CONNECTED ||
-                          prev == PT_MC_WAIT_SYNC)) {
-            struct rte_mbuf *w = c->will;
-
-            c->will = NULL;
-            pt_mqtt_count(mc, PT_MQTT_C_WILLS, 1);
-            if (pt_msg_meta(w)->retain) {
-                struct pt_bus_desc d = { .type = PT_BUS_RETAIN, .ptr = w };
-
-                pt_msg_ref(w);
-                if (pt_mqtt_bus_send(mc, mc->b->n, &d) != 0)
-                    pt_msg_unref(w);
-            }
-            pt_mqtt_publish_route(mc, w);
-        } else {
+                          prev == PT_MC_WAIT_SYNC))
+            pt_mqtt_conn_will(c);
+        else
             pt_msg_unref(c->will);
-            c->will = NULL;
-        }
+        c->will = NULL;
     }
     c->s = NULL;
     if (s != NULL) {
@@ -427,9 +440,14 @@ conn_accept(void *arg, struct pt_tcp_conn *tc, void **user)
     struct pt_mqtt_core *mc = arg;
     struct pt_mqtt_conn *c;
 
+    if (unlikely(mc->shutdown != 0)) {
+        pt_mqtt_count(mc, PT_MQTT_C_SHUTDOWN_REFUSED, 1);
+        return -ESHUTDOWN;
+    }
     if (rte_mempool_get(mc->conns, (void **)&c) != 0)
         return -ENOMEM;
     memset(c, 0, sizeof(*c));
+    c->since_ms = mc->now_ms;
     c->id = pt_actor_alloc(mc->actors, c);
     if (c->id == PT_ACTOR_ID_NONE) {
         rte_mempool_put(mc->conns, c);

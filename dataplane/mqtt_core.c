@@ -433,6 +433,7 @@ login_ok(struct pt_mqtt_core *mc, const struct pt_bus_desc *d)
     }
     c->s = s;
     s->conn = c;
+    s->user = d->arg;       /* the user this login proved (0: none) */
     if (routes > 0) {
         /* a moved session's routes must be visible before CONNACK */
         struct pt_bus_sync hdr = { .reply_len = 4, .connack = 1 };
@@ -586,11 +587,36 @@ dispatch(struct pt_mqtt_core *mc, struct pt_bus_desc *d)
     case PT_BUS_SYNC_ACK:
         sync_ack(mc, d);
         break;
+    case PT_BUS_QUERY:
+        pt_mqtt_admin_query(mc, d);
+        break;
+    case PT_BUS_SHUTDOWN:
+        pt_mqtt_admin_shutdown(mc, d);
+        break;
     default:
         PT_LOG(ERR, mqtt_core, "core %u: unexpected descriptor %u",
                mc->core, d->type);
         desc_free(mc->b, d);
         break;
+    }
+}
+
+void
+pt_mqtt_core_drain_peers(struct pt_mqtt_core *mc)
+{
+    struct pt_bus_desc ds[PT_BUS_BURST];
+
+    for (unsigned i = 0; i < mc->b->n; i++) {
+        unsigned n;
+
+        if (i == mc->core)
+            continue;
+        do {
+            n = rte_ring_dequeue_burst_elem(mc->in[i], ds, sizeof(ds[0]),
+                                            PT_BUS_BURST, NULL);
+            for (unsigned k = 0; k < n; k++)
+                dispatch(mc, &ds[k]);
+        } while (n > 0);
     }
 }
 
@@ -612,6 +638,17 @@ pt_mqtt_core_poll(struct pt_mqtt_core *mc, uint64_t now_ns)
             dispatch(mc, &ds[k]);
         total += n;
     }
+    if (unlikely(mc->shutdown_close)) {
+        /* graceful stop: the CLOSE came after every core had published
+         * its wills (they are in our rings by now): deliver them, then
+         * close */
+        struct pt_bus_desc sd = { .type = PT_BUS_SHUTDOWN };
+
+        sd.aux = PT_SHUTDOWN_CLOSE;
+        pt_mqtt_core_drain_peers(mc);
+        pt_mqtt_admin_shutdown(mc, &sd);
+    }
+    pt_mqtt_acl_sweep(mc);
     pt_timer_advance(mc->wheel, mc->now_ms, pt_mqtt_timer_fired, mc);
     pt_mqtt_route_quiescent(mc->b->route, mc->core);
     if (pt_mqtt_trie_gen(mc->trie) != mc->stats_gen) {
@@ -628,4 +665,15 @@ pt_mqtt_core_poll(struct pt_mqtt_core *mc, uint64_t now_ns)
     if (total > 0)
         pt_tcp_flush(mc->tcp);
     return total;
+}
+
+uint64_t
+pt_mqtt_core_ring_backlog(const struct pt_mqtt_core *mc)
+{
+    uint64_t n = 0;
+
+    for (unsigned i = 0; i <= mc->b->n; i++)
+        if (i != mc->core && mc->in[i] != NULL)
+            n += rte_ring_count(mc->in[i]);
+    return n;
 }

@@ -29,6 +29,29 @@ will_build(struct pt_mqtt_core *mc, const struct pt_mqtt_connect *cp)
                         cp->will_retain);
 }
 
+/* Append a span of the received chain (a password: at most 65535 bytes,
+ * copied through the stack in pieces). */
+static int
+blob_append_span(struct rte_mempool *pool, struct rte_mbuf **head,
+                 struct rte_mbuf **tail, const struct pt_mqtt_span *sp)
+{
+    struct rte_mbuf *seg = (struct rte_mbuf *)(uintptr_t)sp->seg;
+    uint32_t off = sp->seg_off, left = sp->len;
+
+    while (left > 0 && seg != NULL) {
+        uint32_t n = RTE_MIN(left, (uint32_t)seg->data_len - off);
+
+        if (pt_mqtt_blob_append(pool, head, tail,
+                                rte_pktmbuf_mtod_offset(seg, char *, off),
+                                n) != 0)
+            return -ENOBUFS;
+        left -= n;
+        off = 0;
+        seg = seg->next;
+    }
+    return left == 0 ? 0 : -EINVAL;
+}
+
 static void
 handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
 {
@@ -39,12 +62,15 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
         .clean = cp->clean_session,
         .has_user = cp->has_username,
         .has_password = cp->has_password,
+        .pass_len = cp->has_password ? (uint16_t)cp->password.len : 0,
     };
     struct pt_bus_desc d = { .type = PT_BUS_LOGIN, .id = c->id };
     struct rte_mbuf *head = NULL, *tail = NULL;
     struct pt_mqtt_session *s;
 
     pt_mqtt_count(mc, PT_MQTT_C_CONNECTS, 1);
+    if (c->tcp != NULL)
+        pt_tcp_conn_peer(c->tcp, &lg.src_ip, &lg.src_port, NULL);
     if (cp->client_id.len > PT_MQTT_CID_MAX) {
         pt_mqtt_conn_connack(c, false, PT_MQTT_CONNACK_IDENTIFIER);
         pt_mqtt_conn_violation(c, 0, PT_MQTT_V_CLIENT_ID_LONG);
@@ -81,7 +107,9 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
                             cp->client_id.len) != 0 ||
         (cp->has_username &&
          pt_mqtt_blob_append(mc->pool, &head, &tail, cp->username.p,
-                             cp->username.len) != 0)) {
+                             cp->username.len) != 0) ||
+        (cp->has_password &&
+         blob_append_span(mc->pool, &head, &tail, &cp->password) != 0)) {
         pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
         rte_pktmbuf_free(head);
         pt_mqtt_conn_close(c, false);
@@ -123,11 +151,18 @@ handle_publish(struct pt_mqtt_conn *c, const struct pt_mqtt_publish *p)
     struct pt_mqtt_session *s = c->s;
     struct pt_mqtt_qent *q = NULL;
     struct rte_mbuf *msg;
+    bool denied = false;
 
     pt_mqtt_count(mc, PT_MQTT_C_PUB_RX, 1);
     if (p->topic.len > PT_MSG_TOPIC_MAX) {
         pt_mqtt_conn_violation(c, 0, PT_MQTT_V_TOPIC_LONG);
         return;
+    }
+    if (unlikely(!pt_mqtt_may_publish(c, p->topic.p, p->topic.len))) {
+        /* dropped, but acknowledged as usual (as Mosquitto does), so the
+         * client does not send it again and again */
+        pt_mqtt_count(mc, PT_MQTT_C_ACL_PUB_DENIED, 1);
+        denied = true;
     }
     if (p->qos == 2) {
         if (rx_qos2_find(s, p->packet_id, NULL) != NULL) {
@@ -145,22 +180,24 @@ handle_publish(struct pt_mqtt_conn *c, const struct pt_mqtt_publish *p)
             return;     /* not acknowledged: the client sends it again */
         }
     }
-    msg = pt_msg_build(mc->pool, p->topic.p, p->topic.len, &p->payload,
-                       NULL, 0, p->qos, p->retain);
-    if (msg == NULL) {
-        pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
-        if (q != NULL)
-            rte_mempool_put(mc->b->qents, q);
-        return;         /* not acknowledged (QoS > 0) */
-    }
-    if (p->retain) {
-        struct pt_bus_desc d = { .type = PT_BUS_RETAIN, .ptr = msg };
+    if (!denied) {
+        msg = pt_msg_build(mc->pool, p->topic.p, p->topic.len, &p->payload,
+                           NULL, 0, p->qos, p->retain);
+        if (msg == NULL) {
+            pt_mqtt_count(mc, PT_MQTT_C_NO_MBUF, 1);
+            if (q != NULL)
+                rte_mempool_put(mc->b->qents, q);
+            return;         /* not acknowledged (QoS > 0) */
+        }
+        if (p->retain) {
+            struct pt_bus_desc d = { .type = PT_BUS_RETAIN, .ptr = msg };
 
-        pt_msg_ref(msg);
-        if (pt_mqtt_bus_send(mc, mc->b->n, &d) != 0)
-            pt_msg_unref(msg);
+            pt_msg_ref(msg);
+            if (pt_mqtt_bus_send(mc, mc->b->n, &d) != 0)
+                pt_msg_unref(msg);
+        }
+        pt_mqtt_publish_route(mc, msg);
     }
-    pt_mqtt_publish_route(mc, msg);
     if (p->qos == 1) {
         pt_mqtt_conn_ack(c, PT_MQTT_T_PUBACK, p->packet_id);
     } else if (p->qos == 2) {
@@ -208,11 +245,18 @@ handle_subscribe(struct pt_mqtt_conn *c, struct pt_mqtt_subscribe *sp)
     struct pt_bus_desc d = { .type = PT_BUS_SYNC, .id = c->id };
 
     while ((more = pt_mqtt_iter_next(&sp->it, &f, &qos)) == 1) {
-        bool new_route = pt_mqtt_trie_filter_subs(mc->trie, f.p, f.len) == 0;
-        int rc = pt_mqtt_trie_subscribe(mc->trie, f.p, f.len, s->id, qos);
+        bool new_route, allowed = pt_mqtt_may_subscribe(c, f.p, f.len);
+        int rc = -EACCES;
         uint8_t code = qos;
 
-        if (rc < 0) {
+        if (allowed) {
+            new_route = pt_mqtt_trie_filter_subs(mc->trie, f.p, f.len) == 0;
+            rc = pt_mqtt_trie_subscribe(mc->trie, f.p, f.len, s->id, qos);
+        }
+        if (!allowed) {
+            pt_mqtt_count(mc, PT_MQTT_C_ACL_SUB_DENIED, 1);
+            code = 0x80;
+        } else if (rc < 0) {
             code = 0x80;
         } else if (new_route && pt_mqtt_route_send(mc, PT_BUS_ROUTE_ADD, f.p,
                                                    f.len) != 0) {

@@ -40,6 +40,9 @@
 #include <petrel/mqtt_trie.h>
 #include <petrel/timer.h>
 
+struct pt_acl;          /* include/petrel/acl.h */
+struct pt_acl_section;
+
 /** Longest client id a session keeps (longer: CONNACK 0x02). */
 #define PT_MQTT_CID_MAX 128
 /** CONNECT must arrive this soon after the handshake. */
@@ -151,13 +154,24 @@ enum pt_bus_type {
     PT_BUS_ROUTE_DEL,   /* ptr: mbuf filter (control frees) */
     PT_BUS_SYNC,        /* id: conn; u64: session id; ptr: mbuf [struct pt_bus_sync][reply][filters] (returned in SYNC_ACK) */
     PT_BUS_RETAIN,      /* ptr: message (one reference, control's) */
+    PT_BUS_ANSWER,      /* u64: ticket; aux: 0 ok, else errno; ptr: mbuf JSON text or NULL (control frees) */
+    PT_BUS_SHUTDOWN_ACK,/* aux: the phase done */
     /* control -> core */
-    PT_BUS_LOGIN_OK,    /* id: conn; ptr: session to attach (or NULL); aux: flags */
+    PT_BUS_LOGIN_OK,    /* id: conn; ptr: session to attach (or NULL); aux: flags; arg: user index */
     PT_BUS_LOGIN_FAIL,  /* id: conn; aux: CONNACK code, or 0xff = close silently */
     PT_BUS_TAKEOVER,    /* id: old conn or session; u64: new conn id; aux: flags */
     PT_BUS_SYNC_ACK,    /* id: conn; ptr: the SYNC's mbuf (core frees) */
     PT_BUS_RETAINED,    /* id: session; aux: granted QoS; ptr: message (one reference) */
+    PT_BUS_QUERY,       /* id: conn (arg 0) or session (arg 1); u64: ticket; aux: PT_QUERY_* (answer: ANSWER) */
+    PT_BUS_SHUTDOWN,    /* aux: PT_SHUTDOWN_* phase (answer: SHUTDOWN_ACK) */
 };
+
+/* PT_BUS_QUERY kinds (operator commands; the answer is JSON text) */
+#define PT_QUERY_SHOW      1   /* the client's connection and session */
+#define PT_QUERY_KICK      2   /* close the connection (will published) */
+#define PT_QUERY_SUBS      3   /* its subscriptions only */
+
+/* PT_BUS_SHUTDOWN phases: PT_SHUTDOWN_* in include/petrel/broker.h */
 
 /* PT_BUS_LOGIN_OK flags */
 #define PT_BUS_F_PRESENT   0x1   /* session present */
@@ -167,22 +181,35 @@ enum pt_bus_type {
 #define PT_BUS_F_SESSION   0x2   /* id is an (offline) session id, not a conn */
 
 struct pt_bus_desc {
-    uint16_t type;
+    uint8_t type;
+    uint8_t from;        /* sending core (n_cores = control) */
     uint16_t aux;
-    uint32_t from;       /* sending core (n_cores = control) */
+    uint32_t arg;
     uint64_t id;
     void *ptr;
     uint64_t u64;
 };
 
-/** What a LOGIN mbuf starts with. */
+/** What a LOGIN mbuf starts with; then the client id, the user name and
+ * the password (their lengths here). */
 struct pt_bus_login {
     uint16_t cid_len;
     uint16_t user_len;
+    uint16_t pass_len;
     uint8_t clean;
     uint8_t has_user;
     uint8_t has_password;
     uint8_t pad;
+    uint16_t src_port;   /* the client's TCP port, host order */
+    uint32_t src_ip;     /* its IPv4 address, network order */
+};
+
+/** A user name the control plane interned for sessions to point at by
+ * index (pt_broker.users); immutable and never freed while the broker
+ * lives. Index 0 is "anonymous" (no entry). */
+struct pt_mqtt_user {
+    uint16_t len;
+    char name[];
 };
 
 /** What a SYNC mbuf starts with: after it, reply_len bytes to send the
@@ -232,6 +259,7 @@ struct pt_mqtt_session {
     uint32_t queued_bytes;
     uint32_t n_rx_qos2;
     uint32_t n_subs;
+    uint32_t user;                   /* pt_broker.users index; 0 = none */
     uint16_t next_pid;
     uint8_t clean;
     uint8_t cid_len;
@@ -261,6 +289,9 @@ struct pt_mqtt_conn {
     struct rte_mbuf *txq;            /* sent, not yet taken by TCP */
     struct pt_timer timer;           /* connect timeout / keep-alive */
     uint64_t id;                     /* actor id */
+    uint64_t acl_gen;                /* ACL generation acl_sec belongs to */
+    const struct pt_acl_section *acl_sec; /* this client's ACL section */
+    uint64_t since_ms;               /* core clock at accept */
     uint32_t rx_off;                 /* parsed bytes at rx's front */
     uint32_t rx_uncredited;          /* held bytes not yet pt_tcp_recved */
     uint64_t last_rx_ms;             /* core clock of the last packet */
@@ -283,6 +314,22 @@ struct pt_broker {
     struct rte_mempool *msg_pool;    /* for the control plane */
     const struct pt_mqtt_core *cores[64];
     struct pt_broker_ctl *ctl;       /* control half (broker_ctl.c) */
+    /* written by the control plane, read by the cores: */
+    struct pt_mqtt_user **users;     /* [auth.max_users] interned names; an
+                                      * entry is set before the LOGIN_OK
+                                      * naming it is sent (ring order) */
+    struct pt_acl_pub *acl;          /* RCU-published (acquire load inside
+                                      * a read-side section); NULL = every
+                                      * topic allowed */
+};
+
+/** The ACL as published to the cores: the compiled object and a
+ * generation unique to this publication (never reused, so a connection's
+ * cached section can be checked against it). Freed with the ACL after a
+ * grace period. */
+struct pt_acl_pub {
+    struct pt_acl *acl;
+    uint64_t gen;
 };
 
 /* The fan-out cache (mqtt_fanout.c): one entry per recently seen topic. */
@@ -319,6 +366,9 @@ struct pt_mqtt_core {
     uint64_t stats_gen;              /* trie generation of the gauges */
     uint64_t txq_limit;              /* mqtt.max_packet + tcp.snd_buf */
     uint32_t syncs_pending;          /* SYNC sent, ACK not back */
+    uint64_t acl_gen;                /* ACL publication last swept */
+    uint8_t shutdown;                /* last PT_SHUTDOWN_* phase asked */
+    uint8_t shutdown_close;          /* CLOSE asked, not yet done */
     struct pt_fanout_ent *fanout;    /* PT_FANOUT_SIZE entries */
     uint8_t *pscratch;               /* parser scratch: mqtt.max_packet */
     uint32_t pscratch_len;
@@ -382,6 +432,9 @@ pt_mqtt_poke(struct rte_mbuf *m, uint32_t off, uint8_t v)
 /* mqtt_conn.c */
 extern const struct pt_tcp_ops pt_mqtt_tcp_ops;
 void pt_mqtt_conn_close(struct pt_mqtt_conn *c, bool send_will);
+/** Publish c's will now (if the ACL allows; counted either way) and
+ * forget it. */
+void pt_mqtt_conn_will(struct pt_mqtt_conn *c);
 void pt_mqtt_conn_violation(struct pt_mqtt_conn *c, int codec_err,
                             int violation);
 /* may_refuse: QoS 0 and QoS 1/2 deliveries (refused past the soft bound
@@ -401,6 +454,25 @@ void pt_mqtt_conn_connack(struct pt_mqtt_conn *c, bool present, uint8_t rc);
 void pt_mqtt_conn_ack(struct pt_mqtt_conn *c, uint8_t type, uint16_t pid);
 void pt_mqtt_conn_arm(struct pt_mqtt_conn *c);
 void pt_mqtt_timer_fired(struct pt_timer *t, void *arg);
+
+/* mqtt_access.c: the ACL in force, for c's client (no ACL: allowed) */
+bool pt_mqtt_may_publish(struct pt_mqtt_conn *c, const char *topic,
+                         size_t len);
+bool pt_mqtt_may_subscribe(struct pt_mqtt_conn *c, const char *filter,
+                           size_t len);
+/** A new ACL was published: drop the subscriptions it refuses (once per
+ * publication; cheap when nothing changed). */
+void pt_mqtt_acl_sweep(struct pt_mqtt_core *mc);
+
+/* mqtt_core.c: dispatch everything waiting in the rings from other
+ * dataplane cores (not the control plane's) */
+void pt_mqtt_core_drain_peers(struct pt_mqtt_core *mc);
+
+/* mqtt_admin.c: operator queries and the graceful stop, on the core */
+void pt_mqtt_admin_query(struct pt_mqtt_core *mc,
+                         const struct pt_bus_desc *d);
+void pt_mqtt_admin_shutdown(struct pt_mqtt_core *mc,
+                            const struct pt_bus_desc *d);
 
 /* mqtt_handle.c: one client packet, the actor in CONNECTED state (or
  * WAIT_CONNECT for CONNECT) */

@@ -606,3 +606,9 @@ pt_mqtt_route_gen(const struct pt_mqtt_route *r)
 {
     return __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
 }
+
+struct rte_rcu_qsbr *
+pt_mqtt_route_qsbr(struct pt_mqtt_route *r)
+{
+    return r->qsbr;
+}

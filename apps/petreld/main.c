@@ -80,7 +80,8 @@ print_config(const struct pt_config *cfg)
 
 /* Parse the petrel args (after `--`). Returns 1 to exit 0, -1 to exit 1. */
 static int
-parse_args(struct pt_config *cfg, int argc, char **argv, int *check)
+parse_args(struct pt_config *cfg, int argc, char **argv, int *check,
+           struct pt_config_source *src)
 {
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'f' },
@@ -93,7 +94,7 @@ parse_args(struct pt_config *cfg, int argc, char **argv, int *check)
         { NULL, 0, NULL, 0 },
     };
     /* settings from the command line apply after the file, whatever order */
-    char *sets[64];
+    char *sets[PT_CONFIG_SETS_MAX];
     int n_sets = 0, c;
     const char *file = NULL;
     char err[512];
@@ -106,7 +107,7 @@ parse_args(struct pt_config *cfg, int argc, char **argv, int *check)
             break;
         case 's':
         case 'n':
-            if (n_sets == 64) {
+            if (n_sets == PT_CONFIG_SETS_MAX) {
                 fprintf(stderr, "petreld: too many --set\n");
                 return -1;
             }
@@ -140,6 +141,7 @@ parse_args(struct pt_config *cfg, int argc, char **argv, int *check)
         fprintf(stderr, "petreld: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
+    src->file = file;
     if (file != NULL && pt_config_load(cfg, file, err, sizeof(err)) != 0) {
         fprintf(stderr, "petreld: %s\n", err);
         return -1;
@@ -152,6 +154,8 @@ parse_args(struct pt_config *cfg, int argc, char **argv, int *check)
             return -1;
         }
         *eq = '\0';
+        src->keys[src->n] = sets[i];
+        src->values[src->n++] = eq + 1;
         if (pt_config_set(cfg, sets[i], eq + 1, "command line", 0, err,
                           sizeof(err)) != 0) {
             fprintf(stderr, "petreld: %s\n", err);
@@ -193,6 +197,7 @@ print_banner(const struct pt_config *cfg, const struct pt_port *port)
 int
 main(int argc, char **argv)
 {
+    static struct pt_config_source src; /* for `reload`: outlives main */
     struct pt_config cfg;
     struct pt_host host;
     struct pt_eal_args eal;
@@ -212,7 +217,7 @@ main(int argc, char **argv)
     /* petrel args: argv[sep+1..]; give getopt its own argv[0] */
     argv[sep < argc ? sep : 0] = argv[0];
     rc = parse_args(&cfg, sep < argc ? argc - sep : 1,
-                    sep < argc ? argv + sep : argv, &check);
+                    sep < argc ? argv + sep : argv, &check, &src);
     if (rc != 0)
         return rc > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     if (check) {
@@ -270,7 +275,7 @@ main(int argc, char **argv)
         fprintf(stderr, "petreld: launching dataplane: %s\n", strerror(-rc));
         goto out;
     }
-    cp = pt_control_create(&cfg, dp, &port);
+    cp = pt_control_create(&cfg, dp, &port, &src);
     if (cp == NULL) {
         fprintf(stderr, "petreld: control plane: %s\n", strerror(errno));
         goto out;

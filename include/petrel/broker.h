@@ -88,6 +88,13 @@ enum pt_mqtt_violation {
     X(SESSION_FULL, "mqtt_session_pool_full", "CONNECT refused (CONNACK 0x03): session pool empty") \
     X(RESUMED, "mqtt_sessions_resumed", "persistent sessions resumed (session present 1)") \
     X(MOVED_IN, "mqtt_sessions_moved_in", "sessions handed over from another core") \
+    X(ACL_PUB_DENIED, "mqtt_acl_publish_denied", "PUBLISH dropped: the ACL denies the topic to its client (acknowledged all the same)") \
+    X(ACL_SUB_DENIED, "mqtt_acl_subscribe_denied", "SUBSCRIBE filters answered 0x80: the ACL denies them") \
+    X(ACL_WILL_DENIED, "mqtt_acl_will_denied", "wills not published: the ACL denies the topic to its client") \
+    X(ACL_REVOKED, "mqtt_acl_revoked", "subscriptions dropped because a reloaded ACL refuses them") \
+    X(KICKED, "mqtt_kicked", "connections closed by the operator (`clients kick`; will published)") \
+    X(SHUTDOWN_CLOSED, "mqtt_shutdown_closed", "connections closed by a graceful shutdown (will published)") \
+    X(SHUTDOWN_REFUSED, "mqtt_shutdown_refused", "connections refused while shutting down (RST)") \
     X(RX_BYTES, "mqtt_rx_bytes", "MQTT bytes received")                       \
     X(TX_BYTES, "mqtt_tx_bytes", "MQTT bytes queued for sending")
 
@@ -111,23 +118,45 @@ struct pt_mqtt_stats {
     uint64_t conn_bytes;      /**< bytes per connection actor */
     uint64_t session_bytes;   /**< bytes per session */
     uint64_t sub_bytes;       /**< trie bytes in use per subscription */
+    uint64_t ring_backlog;    /**< descriptors waiting in the rings into
+                               *   this core (filled by pt_dp_core_info) */
 };
 
-/** Control plane's counters. */
+/**
+ * Control plane's counters (C) and gauges (G): field, name in `stats` and
+ * metrics, kind, help. Everything that lists them (stats, metrics,
+ * telemetry) walks this table, so a new row shows up everywhere.
+ */
+#define PT_BROKER_CTL_STATS(X)                                                \
+    X(logins, "logins", C, "login requests answered")                        \
+    X(refused, "logins_refused", C, "logins refused, every reason")          \
+    X(auth_ok, "auth_ok", C, "logins whose user name and password matched the password file") \
+    X(auth_bad_password, "auth_bad_password", C, "logins refused: wrong password (CONNACK 0x04)") \
+    X(auth_unknown_user, "auth_unknown_user", C, "logins refused: user name not in the password file (CONNACK 0x04)") \
+    X(auth_no_credentials, "auth_no_credentials", C, "logins refused: no user name (or none checkable) while anonymous access is off (CONNACK 0x05)") \
+    X(auth_throttled, "auth_throttled", C, "logins refused unchecked: source address or user name blocked after repeated failures (CONNACK 0x05)") \
+    X(auth_users_full, "auth_users_full", C, "logins refused: auth.max_users distinct user names known (CONNACK 0x03)") \
+    X(takeovers, "client_ids_taken_over", C, "client ids taken over by a new connection") \
+    X(clients, "client_ids", G, "client ids registered (online and offline)") \
+    X(users, "users", G, "distinct user names known (interned)")              \
+    X(passwd_users, "password_file_users", G, "users in the password file in force") \
+    X(acl_rules, "acl_rules", G, "topic and pattern entries of the ACL in force (0: no ACL)") \
+    X(reloads, "auth_reloads", C, "password and ACL files (re)loaded")        \
+    X(reload_errors, "auth_reload_errors", C, "reloads rejected: the old files stay in force") \
+    X(kicks, "clients_kicked", C, "connections closed by `clients kick`")    \
+    X(retained, "retained", G, "retained messages stored")                   \
+    X(retained_dropped, "retained_dropped", C, "messages not retained: mqtt.max_retained reached") \
+    X(route_syncs, "route_syncs", C, "subscribe/connect syncs acknowledged")  \
+    X(routes, "routes", G, "(filter, core) routes")                           \
+    X(routes_refused, "routes_refused", C, "route adds refused: table full (the SUBACK said 0x80)") \
+    X(route_bytes, "route_bytes", G, "route-table bytes in use (both copies)") \
+    X(sys_published, "sys_published", C, "$SYS messages published")          \
+    X(ring_full, "control_ring_full", C, "replies delayed: ring to a core full")
+
 struct pt_broker_ctl_stats {
-    uint64_t logins;          /**< login requests answered */
-    uint64_t refused;         /**< ... refused (bad credentials, ...) */
-    uint64_t takeovers;       /**< client ids taken over */
-    uint64_t clients;         /**< client ids registered (online+offline) */
-    uint64_t retained;        /**< retained messages stored */
-    uint64_t retained_dropped;/**< not retained: mqtt.max_retained reached */
-    uint64_t route_syncs;     /**< subscribe/connect syncs acknowledged */
-    uint64_t routes;          /**< (filter, core) routes */
-    uint64_t routes_refused;  /**< route adds refused: table full (the
-                               *   SUBACK said 0x80) */
-    uint64_t route_bytes;     /**< route-table bytes in use (both copies) */
-    uint64_t sys_published;   /**< $SYS messages published */
-    uint64_t ring_full;       /**< replies delayed: ring to a core full */
+#define PT_X(field, name, kind, help) uint64_t field;
+    PT_BROKER_CTL_STATS(PT_X)
+#undef PT_X
 };
 
 /**
@@ -186,6 +215,9 @@ bool pt_mqtt_core_pending(const struct pt_mqtt_core *mc);
 /** Counters (any thread; relaxed). */
 const struct pt_mqtt_stats *pt_mqtt_core_stats(const struct pt_mqtt_core *mc);
 
+/** Descriptors waiting in the rings into this core (any thread). */
+uint64_t pt_mqtt_core_ring_backlog(const struct pt_mqtt_core *mc);
+
 /**
  * Create the control plane's half of the broker (control/broker_ctl.c):
  * client-id registry, retained store, route-table writer, $SYS.
@@ -208,6 +240,93 @@ unsigned pt_broker_ctl_poll(struct pt_broker *b, uint64_t now_ns);
 /** Control plane's counters (any thread). */
 void pt_broker_ctl_stats(const struct pt_broker *b,
                          struct pt_broker_ctl_stats *out);
+
+/* ---- what the operator reaches (control/broker_auth.c, broker_admin.c;
+ * control-plane thread only) ---- */
+
+/**
+ * (Re)load the password file (auth.password_file; empty: user names are
+ * not checked) and the ACL file (auth.acl_file; empty: no ACL) named in
+ * the broker's settings. Either file failing to load rejects that part
+ * and keeps what was in force; the ACL is published to the cores by RCU
+ * (no core waits; sessions stay). err gets "file:line: reason".
+ * @return 0, or the first error (negative errno).
+ */
+int pt_broker_ctl_load_passwd(struct pt_broker *b, char *err, size_t errlen);
+int pt_broker_ctl_load_acl(struct pt_broker *b, char *err, size_t errlen);
+
+/** One registry entry, as `clients list` and `sessions` show it. */
+struct pt_broker_client {
+    const char *cid;
+    uint16_t cid_len;
+    const char *state;       /**< "online", "offline", "moving" */
+    unsigned core;
+    const char *user;        /**< NULL: anonymous */
+    uint16_t user_len;
+    uint32_t ip;             /**< network order; 0 unknown */
+    uint16_t port;
+    bool clean;
+    double online_s;         /**< since the login was granted */
+};
+
+/**
+ * Call fn for registry entries whose client id contains `match` (NULL or
+ * "": all), online ones only if online_only; stop after limit calls.
+ * @return the number of entries that matched (may exceed limit).
+ */
+size_t pt_broker_ctl_clients(struct pt_broker *b, const char *match,
+                             bool online_only, size_t limit,
+                             void (*fn)(void *arg,
+                                        const struct pt_broker_client *c),
+                             void *arg);
+
+/** Call fn for each route filter (containing match, if given) with its
+ * core mask; stop after limit calls. @return filters matched. */
+size_t pt_broker_ctl_routes(struct pt_broker *b, const char *match,
+                            size_t limit,
+                            void (*fn)(void *arg, const char *filter,
+                                       size_t len, uint64_t cores),
+                            void *arg);
+
+/** A deferred operator request answered by a core: err 0 and JSON text,
+ * or a positive errno (text may be NULL). */
+typedef void (*pt_broker_answer_fn)(void *arg, uint64_t ticket, int err,
+                                    const char *text, size_t len);
+void pt_broker_ctl_on_answer(struct pt_broker *b, pt_broker_answer_fn fn,
+                             void *arg);
+
+/** Operator queries a core answers (PT_QUERY_* in dataplane/mqtt_priv.h) */
+enum pt_broker_query { PT_BROKER_SHOW = 1, PT_BROKER_KICK = 2,
+                       PT_BROKER_SUBS = 3 };
+
+/**
+ * Ask the core holding client id cid (show: its connection and session;
+ * kick: close its connection, will published). The answer comes through
+ * the pt_broker_ctl_on_answer() callback with ticket.
+ * @return 0 (asked), -ENOENT (no such client id), -ENOTCONN (kick of an
+ *         offline session), -EBUSY (it is moving between cores), -ENOBUFS.
+ */
+int pt_broker_ctl_query(struct pt_broker *b, const char *cid, size_t len,
+                        enum pt_broker_query q, uint64_t ticket);
+
+/* Phases of the graceful stop (dataplane/mqtt_admin.c has the details) */
+#define PT_SHUTDOWN_WILLS  1   /* refuse new connections; publish every will */
+#define PT_SHUTDOWN_CLOSE  2   /* deliver what is in the rings, then close
+                                * every connection (FIN after its output) */
+
+/**
+ * Graceful stop, phase by phase (PT_SHUTDOWN_WILLS = 1, then
+ * PT_SHUTDOWN_CLOSE = 2): ask every core; pt_broker_ctl_shutdown_done()
+ * says whether all of them acknowledged the phase.
+ * @return the number of cores asked.
+ */
+unsigned pt_broker_ctl_shutdown(struct pt_broker *b, unsigned phase);
+bool pt_broker_ctl_shutdown_done(const struct pt_broker *b, unsigned phase);
+
+/** The fullest inter-core ring: fill in percent, and its ends (n = the
+ * control plane). Any thread (a relaxed view). */
+unsigned pt_broker_ring_fill(const struct pt_broker *b, unsigned *from,
+                             unsigned *to);
 
 /** Register core stats for the $SYS and stats readers (the control plane
  * sums them). */

@@ -5,16 +5,31 @@
  * state add to (table-driven; each command has help text).
  *
  * Wire format (docs/cli.md): the client sends one request line, at most
- * PT_CTL_REQ_MAX bytes, of space-separated words ending in '\n' (`stats`,
- * `config show`). The server answers one line of JSON and closes:
+ * PT_CTL_REQ_MAX bytes, ending in '\n', in one of two forms:
+ *     stats                                    space-separated words, or
+ *     {"argv":["clients","kick","id with spaces"]}
+ * A line whose first non-blank character is '{' is JSON: an object whose
+ * only member "argv" is an array of 1 to PT_CTL_MAX_ARGS strings (any
+ * UTF-8 but NUL, every JSON escape). petrelctl always sends JSON; the word
+ * form is for socat. The server answers one line of JSON and closes:
  *     {"ok":true,"result":<value>}      or
  *     {"ok":false,"error":"<message>"}
- * A request that is too long, not terminated within PT_CTL_IDLE_MS, or
- * names an unknown command gets an error answer; a client can never block
- * the control plane (all sockets are non-blocking, output is queued).
+ * A request that is too long, malformed, not terminated within
+ * PT_CTL_IDLE_MS, or names an unknown command gets an error answer; a
+ * client can never block the control plane (all sockets are non-blocking,
+ * output is queued, every state has a deadline).
  *
- * Threading: control-plane thread only (the one running the epoll loop).
- * Handlers run on that thread and may only read dataplane state.
+ * Deferred answers: a handler that must ask a dataplane core takes its
+ * request's ticket (pt_ctl_ticket()), sends the question and returns
+ * PT_CTL_DEFER; whoever gets the reply calls pt_ctl_answer() with the
+ * ticket, later, on the control-plane thread. A request still unanswered
+ * after PT_CTL_IDLE_MS is answered "timed out waiting for the dataplane".
+ * Clients cannot tell a deferred answer from an immediate one.
+ *
+ * Threading: control-plane thread only (the one running the epoll loop;
+ * checked by assert() in pt_ctl_event, pt_ctl_sweep, pt_ctl_ticket and
+ * pt_ctl_answer). Handlers run on that thread and may only read dataplane
+ * state.
  */
 #ifndef PETREL_CTL_H
 #define PETREL_CTL_H
@@ -27,6 +42,9 @@
 #define PT_CTL_IDLE_MS 5000
 #define PT_CTL_MAX_CLIENTS 32
 #define PT_CTL_MAX_ARGS 16
+
+/** Handler return value: the answer comes later through pt_ctl_answer(). */
+#define PT_CTL_DEFER 1
 
 /** A growable text buffer for answers. Allocation failure sets oom. */
 struct pt_buf {
@@ -46,7 +64,12 @@ void pt_buf_free(struct pt_buf *b);
 
 /**
  * A command handler. Write the result as one JSON value to out and return
- * 0, or write a plain-text error message to out and return a negative errno.
+ * 0, or write a plain-text error message to out and return a negative
+ * errno, or take pt_ctl_ticket() and return PT_CTL_DEFER (out is then
+ * discarded). argv[0..argc) are the words after the command's name, valid
+ * only during the call (copy what a deferred request needs). ctx is the
+ * command's ctx; a handler that defers keeps the struct pt_ctl pointer
+ * there, next to its own state.
  */
 typedef int (*pt_ctl_handler)(void *ctx, int argc, char **argv,
                               struct pt_buf *out);
@@ -80,8 +103,33 @@ int pt_ctl_register(struct pt_ctl *ctl, const struct pt_ctl_cmd *cmd);
  * when ptr belonged to the server, 0 otherwise. */
 int pt_ctl_event(struct pt_ctl *ctl, void *ptr, uint32_t events);
 
-/** Close clients that have been silent longer than PT_CTL_IDLE_MS. */
+/**
+ * Enforce the deadlines, given the CLOCK_MONOTONIC time in ms: close clients
+ * silent or not reading for PT_CTL_IDLE_MS, and answer deferred requests
+ * waiting that long with "timed out waiting for the dataplane". Call it a
+ * few times a second.
+ */
 void pt_ctl_sweep(struct pt_ctl *ctl, uint64_t now_ms);
+
+/**
+ * The ticket of the request being handled: only inside a handler (0
+ * elsewhere). Tickets are unique for the server's life (a 64-bit counter,
+ * never reused, never 0), so an answer can never reach a later client of
+ * the same slot.
+ */
+uint64_t pt_ctl_ticket(struct pt_ctl *ctl);
+
+/**
+ * Answer a deferred request.
+ * @param rc   0: res[0..len) is the JSON result (len 0 = null); < 0: it is
+ *             a plain-text error message.
+ * @return 1 when the answer went to the client (sent or queued), 0 when
+ *         the ticket is unknown or stale: its client has gone (hung up,
+ *         timed out) or it was answered already. Never blocks; res is
+ *         copied.
+ */
+int pt_ctl_answer(struct pt_ctl *ctl, uint64_t ticket, int rc,
+                  const char *res, size_t len);
 
 /** Close every client and the socket, and remove the socket file. */
 void pt_ctl_close(struct pt_ctl *ctl);
@@ -93,6 +141,10 @@ struct pt_ctl_stats {
     uint64_t timeouts;    /**< clients closed for silence */
     uint64_t oversize;    /**< requests longer than PT_CTL_REQ_MAX */
     uint64_t refused;     /**< connections over PT_CTL_MAX_CLIENTS */
+    uint64_t malformed;   /**< bad JSON, bad argv, too many arguments,
+                           *   NUL bytes */
+    uint64_t deferred;    /**< requests a handler answered later */
+    uint64_t deferred_timeouts; /**< ... not answered in PT_CTL_IDLE_MS */
 };
 const struct pt_ctl_stats *pt_ctl_stats(const struct pt_ctl *ctl);
 

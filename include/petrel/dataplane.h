@@ -68,6 +68,7 @@ struct pt_dp_core_info {
     unsigned lcore_id;
     uint16_t queue_id;
     uint64_t loops;          /**< poll iterations: the heartbeat */
+    uint64_t heartbeat_ns;   /**< pt_clock_ns() at the last iteration */
     uint64_t busy_loops;     /**< iterations that received something */
     uint64_t naps;           /**< adaptive sleeps taken */
     unsigned pool_in_use;    /**< mbufs out of the pool */
@@ -82,6 +83,11 @@ struct pt_dp_core_info {
 
 /** Snapshot a core's counters (relaxed reads, may be one burst old). */
 void pt_dp_core_info(const struct pt_dp_core *c, struct pt_dp_core_info *out);
+
+/** Test hook (`debug stall`, debug.hooks on): core `core` stops polling
+ * and beating for ms milliseconds, as if stuck. Any thread.
+ * @return 0 or -EINVAL. */
+int pt_dp_debug_stall(struct pt_dp *dp, unsigned core, uint32_t ms);
 
 /** The broker shared by the cores (NULL when mqtt.port = 0). */
 struct pt_broker *pt_dp_broker(struct pt_dp *dp);

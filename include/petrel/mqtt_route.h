@@ -70,6 +70,7 @@
 #define PT_MQTT_ROUTE_MAX_CORES 64
 
 struct pt_mqtt_route;
+struct rte_rcu_qsbr;
 
 /** Gauges and counters (written by the writer, readable by any thread). */
 struct pt_mqtt_route_stats {
@@ -181,6 +182,10 @@ void pt_mqtt_route_poll(struct pt_mqtt_route *r);
 uint64_t pt_mqtt_route_visible_seq(const struct pt_mqtt_route *r);
 
 /** Fill *out (any thread). */
+/** The QSBR variable the readers report to: other RCU-published objects
+ * (the ACL) wait for the same grace periods (rte_rcu_qsbr_start/check). */
+struct rte_rcu_qsbr *pt_mqtt_route_qsbr(struct pt_mqtt_route *r);
+
 void pt_mqtt_route_stats(const struct pt_mqtt_route *r,
                          struct pt_mqtt_route_stats *out);
 

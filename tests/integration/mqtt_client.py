@@ -62,7 +62,8 @@ def packet(ptype, flags, body):
 
 
 def connect_pkt(client_id, clean=True, keepalive=60, will=None,
-                proto_name=b"MQTT", level=4, reserved=False):
+                proto_name=b"MQTT", level=4, reserved=False, username=None,
+                password=None):
     """will: (topic, payload, qos, retain) or None."""
     flags = 0x02 if clean else 0
     if reserved:
@@ -72,6 +73,12 @@ def connect_pkt(client_id, clean=True, keepalive=60, will=None,
         topic, msg, qos, retain = will
         flags |= 0x04 | (qos << 3) | (0x20 if retain else 0)
         payload += mstr(topic) + mstr(msg)
+    if username is not None:
+        flags |= 0x80
+        payload += mstr(username)
+    if password is not None:
+        flags |= 0x40
+        payload += mstr(password)
     body = mstr(proto_name) + bytes([level, flags]) + \
         struct.pack("!H", keepalive) + payload
     return packet(CONNECT, 0, body)
@@ -172,10 +179,12 @@ class RawClient:
     by a timeout; read_packet raises Closed on EOF/RST and TimeoutError when
     nothing complete arrives in time."""
 
-    def __init__(self, broker, timeout=10.0):
+    def __init__(self, broker, timeout=10.0, source=None):
+        """source: a local address to connect from (the kernel side's)."""
         broker.check_ns()
-        self.sock = socket.create_connection((broker.host, broker.port),
-                                             timeout=timeout)
+        self.sock = socket.create_connection(
+            (broker.host, broker.port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 
@@ -225,9 +234,10 @@ class RawClient:
         return p
 
     def connect(self, client_id, clean=True, keepalive=60, will=None,
-                timeout=10.0):
+                timeout=10.0, username=None, password=None):
         """CONNECT; return (session_present, return_code) of the CONNACK."""
-        self.send(connect_pkt(client_id, clean, keepalive, will))
+        self.send(connect_pkt(client_id, clean, keepalive, will,
+                              username=username, password=password))
         p = self.expect(CONNACK, timeout)
         return p.body[0] & 1, p.body[1]
 
@@ -312,7 +322,7 @@ class PahoClient:
     broker's answer (bounded), and received messages collect in .msgs."""
 
     def __init__(self, broker, client_id, clean=True, keepalive=60,
-                 will=None):
+                 will=None, username=None, password=None):
         self.broker = broker
         self.keepalive = keepalive
         self.c = paho.Client(client_id=client_id, clean_session=clean,
@@ -336,6 +346,8 @@ class PahoClient:
         if will:
             topic, payload, qos, retain = will
             self.c.will_set(topic, payload, qos, retain)
+        if username is not None:
+            self.c.username_pw_set(username, password)
         self.started = False
 
     # callbacks (paho's thread)
@@ -451,6 +463,17 @@ class PahoClient:
     @property
     def connected(self):
         return self.c.is_connected() and self.disconnected is None
+
+    def abort(self):
+        """Drop the TCP connection without DISCONNECT (the will is due)
+        and stop the network thread."""
+        if self.started:
+            sock = self.c.socket()
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+            self.wait_disconnected(5)
+            self.c.loop_stop()
+            self.started = False
 
     def close(self):
         """DISCONNECT (if still connected) and stop the network thread."""

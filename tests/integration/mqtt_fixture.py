@@ -72,11 +72,14 @@ def _thread_netns_ino():
 class MqttBroker:
     """petreld or mosquitto, each in a namespace of its own."""
 
-    def __init__(self, tag, loss=False, max_packet=None, max_queued=None):
+    def __init__(self, tag, loss=False, max_packet=None, max_queued=None,
+                 extra=(), anonymous=True):
         self.tag = tag
         self.loss = loss
         self.max_packet = max_packet
         self.max_queued = max_queued
+        self.extra = list(extra)      # more petreld options (petrel only)
+        self.anonymous = anonymous
         self.petrel = REFERENCE is None
         self.kind = "petreld" if self.petrel else "mosquitto"
         self.port = MQTT_PORT
@@ -105,7 +108,8 @@ class MqttBroker:
         args = ["--set", "dp.cores=2",
                 "--set", f"mqtt.port={MQTT_PORT}",
                 "--set", "mqtt.sys_interval_s=1",
-                "--set", "mqtt.allow_anonymous=on"]
+                "--set", "mqtt.allow_anonymous="
+                + ("on" if self.anonymous else "off")]
         if self.max_packet is not None:
             args += ["--set", f"mqtt.max_packet={self.max_packet}"]
         if self.max_queued is not None:
@@ -114,7 +118,7 @@ class MqttBroker:
             args += ["--set", f"fault.rx_drop_ppm={LOSS_PPM}",
                      "--set", f"fault.tx_drop_ppm={LOSS_PPM}",
                      "--set", "tcp.rto_min_ms=5"]
-        return args
+        return args + self.extra
 
     def _start_petrel(self):
         self.host = BROKER_IP
