@@ -165,15 +165,16 @@ pt_bctl_authenticate(struct pt_broker_ctl *x, const struct pt_bus_login *lg,
         return PT_MQTT_CONNACK_NOT_AUTHORIZED;
     }
     if (x->pw != NULL) {
+        /* one check either way (an unknown name costs a hash too, so
+         * timing does not tell which names exist); no password never
+         * matches */
         enum pt_auth_result r =
-            pass == NULL ? PT_AUTH_BAD_PASSWORD
-                         : pt_passwd_check(x->pw, user, lg->user_len, pass,
-                                           lg->pass_len);
+            pt_passwd_check(x->pw, user, lg->user_len,
+                            pass != NULL ? pass : "",
+                            pass != NULL ? lg->pass_len : 0);
 
-        if (pass == NULL &&
-            pt_passwd_check(x->pw, user, lg->user_len, "", 0) ==
-                PT_AUTH_UNKNOWN_USER)
-            r = PT_AUTH_UNKNOWN_USER;
+        if (pass == NULL && r == PT_AUTH_OK)
+            r = PT_AUTH_BAD_PASSWORD;
         if (r != PT_AUTH_OK) {
             count(r == PT_AUTH_UNKNOWN_USER ? &x->st.auth_unknown_user
                                             : &x->st.auth_bad_password, 1);
