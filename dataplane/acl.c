@@ -167,6 +167,8 @@ who_init(struct who *w, const char *user, size_t ulen, const char *cid,
     w->ulen = user ? ulen : 0;
     w->cid = cid;
     w->clen = cid ? clen : 0;
+    w->state = 0;       /* set with known; this quiets gcc -O3's
+                         * maybe-uninitialized (-Werror in release) */
     w->known = false;
 }
 

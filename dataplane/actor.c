@@ -234,3 +234,9 @@ pt_actor_for_each(struct pt_actor_table *t,
     }
     return n;
 }
+
+void
+pt_actor_disown(struct pt_actor_table *t)
+{
+    t->owner_lcore = LCORE_ID_ANY;
+}

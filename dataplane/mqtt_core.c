@@ -324,8 +324,13 @@ pt_mqtt_core_free(struct pt_mqtt_core *mc)
     /* connections went with TCP (pt_tcp_shutdown/free calls `closed`);
      * what is left are offline sessions: their queued messages hold mbufs
      * of the cores' pools, so they go now */
-    if (mc->sids != NULL && mc->trie != NULL)
+    if (mc->sids != NULL && mc->trie != NULL) {
+        /* their lcore has stopped: this thread takes them over */
+        pt_mqtt_trie_disown(mc->trie);
+        pt_actor_disown(mc->sids);
+        pt_actor_disown(mc->actors);
         pt_actor_for_each(mc->sids, destroy_session, mc);
+    }
     pt_broker_set_core(mc->b, mc->core, NULL);
     if (mc->trie != NULL && mc->b->route != NULL)
         pt_mqtt_route_reader_unregister(mc->b->route, mc->core);

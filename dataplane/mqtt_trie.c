@@ -555,3 +555,9 @@ pt_mqtt_trie_gen(const struct pt_mqtt_trie *t)
 {
     return t->gen;
 }
+
+void
+pt_mqtt_trie_disown(struct pt_mqtt_trie *t)
+{
+    t->owner = LCORE_ID_ANY;
+}

@@ -167,6 +167,10 @@ void *pt_actor_lookup(struct pt_actor_table *t, uint64_t id);
  */
 int pt_actor_release(struct pt_actor_table *t, uint64_t id);
 
+/** The owning lcore has stopped: the next thread to use the table
+ * becomes its owner (teardown from the main thread). */
+void pt_actor_disown(struct pt_actor_table *t);
+
 /**
  * Call fn for every live id, in slot order (a teardown walk: O(table
  * size), never on the packet path). fn may release the id it is given,

@@ -120,6 +120,10 @@ struct pt_mqtt_trie_stats {
 struct pt_mqtt_trie *pt_mqtt_trie_create(uint32_t max_nodes,
                                          uint32_t max_subs, int socket_id);
 
+/** The owning lcore has stopped: the next thread to use the trie becomes
+ * its owner (teardown from the main thread). */
+void pt_mqtt_trie_disown(struct pt_mqtt_trie *t);
+
 /** Free the trie and everything in it (NULL is a no-op). Owning lcore. */
 void pt_mqtt_trie_free(struct pt_mqtt_trie *t);
 
