@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <petrel/ctl.h>
+#include <petrel/json.h>
 
 static int
 reserve(struct pt_buf *b, size_t more)
@@ -50,16 +51,25 @@ pt_buf_printf(struct pt_buf *b, const char *fmt, ...)
 void
 pt_buf_json_str(struct pt_buf *b, const char *s)
 {
+    const char *end = s + strlen(s);
+
     pt_buf_printf(b, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
+        size_t l;
 
-        if (c == '"' || c == '\\')
+        if (c == '"' || c == '\\') {
             pt_buf_printf(b, "\\%c", c);
-        else if (c < 0x20)
+        } else if (c < 0x20) {
             pt_buf_printf(b, "\\u%04x", c);
-        else
+        } else if (c < 0x80) {
             pt_buf_printf(b, "%c", c);
+        } else if ((l = pt_json_utf8_len(s, (size_t)(end - s))) == 0) {
+            pt_buf_printf(b, "\\ufffd"); /* not UTF-8: JSON can't carry it */
+        } else {
+            pt_buf_printf(b, "%.*s", (int)l, s);
+            s += l - 1;
+        }
     }
     pt_buf_printf(b, "\"");
 }

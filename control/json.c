@@ -180,6 +180,13 @@ utf8_len(const unsigned char *s, const unsigned char *end)
     return n;
 }
 
+size_t
+pt_json_utf8_len(const char *s, size_t avail)
+{
+    return avail == 0 ? 0 : utf8_len((const unsigned char *)s,
+                                     (const unsigned char *)s + avail);
+}
+
 /* Decode the string at ps->p (on its opening quote) into the arena. */
 static int
 parse_string(struct parser *ps, const char **out, uint32_t *out_len)
@@ -575,13 +582,13 @@ pt_json_u64(const struct pt_json *v, uint64_t *out)
 {
     uint64_t u = 0;
 
-    if (v == NULL || v->type != PT_JSON_NUMBER)
+    /* negative or fractional is -EINVAL however large (1e400, 2^64.5) */
+    if (v == NULL || v->type != PT_JSON_NUMBER ||
+        strcspn(v->str, "-.eE") != v->n)
         return -EINVAL;
     for (uint32_t i = 0; i < v->n; i++) {
         unsigned d = (unsigned)(v->str[i] - '0');
 
-        if (d > 9)
-            return -EINVAL; /* '-', '.', 'e' */
         if (u > (UINT64_MAX - d) / 10)
             return -ERANGE;
         u = u * 10 + d;

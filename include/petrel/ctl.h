@@ -57,7 +57,9 @@ struct pt_buf {
 /** Append formatted text. */
 void pt_buf_printf(struct pt_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/** Append s as a JSON string literal (quoted, escaped). */
+/** Append s as a JSON string literal (quoted, escaped). Bytes that are
+ * not valid UTF-8 are written as \ufffd (U+FFFD), so the literal is
+ * valid JSON whatever s holds (a word-form request's raw bytes). */
 void pt_buf_json_str(struct pt_buf *b, const char *s);
 /** Release the buffer's memory. */
 void pt_buf_free(struct pt_buf *b);

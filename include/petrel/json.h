@@ -106,6 +106,15 @@ int pt_json_u64(const struct pt_json *v, uint64_t *out);
 /** The string of v, or NULL when v is NULL or not a string. */
 const char *pt_json_str(const struct pt_json *v);
 
+/**
+ * Length of the UTF-8 sequence at s, given avail bytes from s: 2 to 4
+ * when it is a valid one with a lead byte >= 0x80, else 0 (ASCII, bad
+ * lead, missing continuation, overlong, surrogate, above U+10FFFF).
+ * What the parser accepts in a string, and what pt_buf_json_str writes
+ * unescaped.
+ */
+size_t pt_json_utf8_len(const char *s, size_t avail);
+
 /** Name of a type ("object", "string", ...) for error messages. */
 const char *pt_json_type_name(enum pt_json_type t);
 

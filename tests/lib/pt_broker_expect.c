@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * What the broker unit tests (tests/unit/test_mqtt_broker*.c) share on top
- * of the rig: opening and closing it with the leak checks, and what a
- * client does and expects to see, as cmocka assertions.
+ * of the rig: opening and closing it with the leak checks, files in a
+ * temporary directory, and what a client does and expects to see, as
+ * cmocka assertions.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -59,6 +63,50 @@ teardown(void **state)
         cur = NULL;
     }
     return 0;
+}
+
+/* ---- files in a temporary directory ---- */
+
+static char tmpdir[64];         /* "" when none */
+static char files[4][128];      /* written there, removed by cleanup */
+
+int
+cleanup(void **state)
+{
+    teardown(state);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (files[i][0] != '\0')
+            unlink(files[i]);
+        files[i][0] = '\0';
+    }
+    if (tmpdir[0] != '\0')
+        rmdir(tmpdir);
+    tmpdir[0] = '\0';
+    return 0;
+}
+
+const char *
+write_file(const char *name, const char *text)
+{
+    size_t i;
+    FILE *f;
+    char path[128];
+
+    if (tmpdir[0] == '\0') {
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/pt-rig-XXXXXX");
+        assert_non_null(mkdtemp(tmpdir));
+    }
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        if (files[i][0] == '\0' || strcmp(files[i], path) == 0)
+            break;
+    assert_true(i < sizeof(files) / sizeof(files[0]));
+    snprintf(files[i], sizeof(files[i]), "%s", path);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    return files[i];
 }
 
 /* ---- what a client sees ---- */
@@ -182,6 +230,56 @@ persistent(struct rig *rig, unsigned core, const char *cid, bool present)
     return mqtt_connect(rig, core, &opt, present);
 }
 
+struct rig_client *
+login(struct rig *rig, unsigned core, const char *cid, const char *user,
+      const char *password)
+{
+    struct rig_connect opt = { .client_id = cid, .clean = true,
+                               .keepalive = 60, .username = user,
+                               .password = password };
+    struct rig_client *c = rig_client_open(rig, core);
+    uint8_t buf[512];
+
+    assert_non_null(c);
+    send_pkt(c, buf, rig_pkt_connect(buf, &opt));
+    rig_poll(rig);
+    return c;
+}
+
+struct rig_client *
+accepted(struct rig *rig, unsigned core, const char *cid, const char *user,
+         const char *password)
+{
+    struct rig_client *c = login(rig, core, cid, user, password);
+
+    expect_connack(c, false, PT_MQTT_CONNACK_ACCEPTED);
+    expect_nothing(c);
+    return c;
+}
+
+void
+refused(struct rig *rig, unsigned core, const char *cid, const char *user,
+        const char *password, uint8_t code)
+{
+    struct rig_client *c = login(rig, core, cid, user, password);
+
+    expect_connack(c, false, code);
+    expect_closed(c);
+}
+
+struct rig_client *
+client_with_will(struct rig *rig, unsigned core, const char *cid,
+                 const char *user, const char *topic)
+{
+    struct rig_connect opt = {
+        .client_id = cid, .clean = true, .keepalive = 60,
+        .will_topic = topic, .will_msg = cid,
+        .will_len = (uint16_t)strlen(cid), .username = user,
+    };
+
+    return mqtt_connect(rig, core, &opt, false);
+}
+
 void
 subscribe(struct rig_client *c, uint16_t pid, const char *filter,
           uint8_t qos)
@@ -246,4 +344,13 @@ queued(struct rig *rig)
     for (unsigned i = 0; i < RIG_CORES_MAX && rig_core(rig, i) != NULL; i++)
         n += rig_stats(rig, i)->queued;
     return n;
+}
+
+struct pt_broker_ctl_stats
+ctl_stats(struct rig *rig)
+{
+    struct pt_broker_ctl_stats cs;
+
+    pt_broker_ctl_stats(rig_broker(rig), &cs);
+    return cs;
 }

@@ -245,7 +245,11 @@ test_ctl_dispatch_and_args(void **state)
     assert_string_equal(ASK(f, "echo a  b\tc\n"),
                         "{\"ok\":true,\"result\":[\"a\",\"b\",\"c\"]}\n");
     assert_string_equal(ASK(f, "echo\r\n"), "{\"ok\":true,\"result\":[]}\n");
-    assert_int_equal(f->echo_calls, 2);
+    /* word-form bytes that are not UTF-8 are answered as U+FFFD */
+    assert_string_equal(ASK(f, "echo caf\xc3\xa9 \xff\xc3\n"),
+                        "{\"ok\":true,\"result\":[\"caf\xc3\xa9\","
+                        "\"\\ufffd\\ufffd\"]}\n");
+    assert_int_equal(f->echo_calls, 3);
 }
 
 static void

@@ -285,6 +285,13 @@ test_json_u64_exact(void **state)
     assert_true(u == 0);
     assert_int_equal(pt_json_u64(NULL, &u), -EINVAL);
     pt_json_free(doc);
+    /* fractional or with an exponent: -EINVAL however large */
+    doc = parse_ok("[18446744073709551616.5,-18446744073709551616,1e400]");
+    a = pt_json_root(doc);
+    assert_int_equal(pt_json_u64(pt_json_at(a, 0), &u), -EINVAL);
+    assert_int_equal(pt_json_u64(pt_json_at(a, 1), &u), -EINVAL);
+    assert_int_equal(pt_json_u64(pt_json_at(a, 2), &u), -EINVAL);
+    pt_json_free(doc);
 }
 
 /* Many values: the value array grows; the text need not end in NUL. */

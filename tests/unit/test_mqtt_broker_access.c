@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests of the broker's control-plane features, end to end through
- * the in-process rig (tests/lib/pt_broker_rig.h): logins checked against
- * a password file and throttled after failures (control/broker_auth.c),
- * the ACL on PUBLISH, SUBSCRIBE and wills (dataplane/mqtt_access.c,
- * mqtt_handle.c, mqtt_conn.c) and its reload by RCU, the operator's
- * listings and queries (control/broker_admin.c, dataplane/mqtt_admin.c)
- * and the two-phase graceful stop. Files (password, ACL) are written to
- * a fresh mkdtemp directory and loaded with pt_broker_ctl_load_passwd /
- * _load_acl, as the control plane does at start and on a reload; the rig
- * creates the broker with the paths in its settings but loads nothing
- * itself.
+ * Unit tests of who may do what on the broker, end to end through the
+ * in-process rig (tests/lib/pt_broker_rig.h): logins checked against a
+ * password file and throttled after failures (control/broker_auth.c),
+ * anonymous logins with and without a password file, the ACL on PUBLISH,
+ * SUBSCRIBE and wills (dataplane/mqtt_access.c, mqtt_handle.c,
+ * mqtt_conn.c) and its reload by RCU. The operator's queries, listings,
+ * kick and the graceful stop are tested in test_mqtt_broker_admin.c.
+ * Files (password, ACL) are written to a fresh mkdtemp directory
+ * (write_file(), tests/lib/pt_broker_expect.h) and loaded with
+ * pt_broker_ctl_load_passwd / _load_acl, as the control plane does at
+ * start and on a reload; the rig creates the broker with the paths in its
+ * settings but loads nothing itself.
  *
  * What is expected is what include/petrel/broker.h, auth.h and acl.h
  * document: CONNACK 0x04 for a wrong password or unknown user, 0x05 for
@@ -24,11 +25,9 @@
  * Each was seen to fail with the code under test broken on purpose (and
  * restored): the ACL check of PUBLISH, of SUBSCRIBE or of the will
  * skipped; throttled logins or unknown users not counted; a success not
- * forgetting failures; the reload's sweep skipped; the kick or a
- * shutdown close not counted; the online-only filter of the listing;
- * the shutdown's first phase without wills or accepting connections.
- * The reload loop was also seen (by a trace, then removed) to free every
- * retired ACL while the rig ran, not only at tear-down.
+ * forgetting failures; the reload's sweep skipped. The reload loop was
+ * also seen (by a trace, then removed) to free every retired ACL while
+ * the rig ran, not only at tear-down.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -37,14 +36,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
-
-#include <rte_byteorder.h>
-#include <rte_ip.h>
 
 #include <petrel/auth.h>
 #include <petrel/broker.h>
@@ -53,50 +47,7 @@
 #include "pt_broker_expect.h"
 #include "pt_test.h"
 
-/* ---- files in a temporary directory ---- */
-
-static char tmpdir[64];         /* "" when none */
-static char files[4][128];      /* written there, removed by cleanup */
-
-static int
-cleanup(void **state)
-{
-    teardown(state);
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        if (files[i][0] != '\0')
-            unlink(files[i]);
-        files[i][0] = '\0';
-    }
-    if (tmpdir[0] != '\0')
-        rmdir(tmpdir);
-    tmpdir[0] = '\0';
-    return 0;
-}
-
-/* Write text to <tmpdir>/name (created on first use); @return its path. */
-static const char *
-write_file(const char *name, const char *text)
-{
-    size_t i;
-    FILE *f;
-    char path[128];
-
-    if (tmpdir[0] == '\0') {
-        snprintf(tmpdir, sizeof(tmpdir), "/tmp/pt-acc-XXXXXX");
-        assert_non_null(mkdtemp(tmpdir));
-    }
-    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-        if (files[i][0] == '\0' || strcmp(files[i], path) == 0)
-            break;
-    assert_true(i < sizeof(files) / sizeof(files[0]));
-    snprintf(files[i], sizeof(files[i]), "%s", path);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
-    return files[i];
-}
+/* ---- password and ACL files ---- */
 
 /* A password file line "user:$7$..." for user and password. */
 static void
@@ -141,70 +92,7 @@ load_acl(struct rig *rig)
     assert_int_equal(rc, 0);
 }
 
-static struct pt_broker_ctl_stats
-ctl_stats(struct rig *rig)
-{
-    struct pt_broker_ctl_stats cs;
-
-    pt_broker_ctl_stats(rig_broker(rig), &cs);
-    return cs;
-}
-
-/* ---- clients ---- */
-
-/* TCP, CONNECT with user (NULL: none) and password (NULL: none), polled;
- * the caller checks the CONNACK. */
-static struct rig_client *
-login(struct rig *rig, unsigned core, const char *cid, const char *user,
-      const char *password)
-{
-    struct rig_connect opt = { .client_id = cid, .clean = true,
-                               .keepalive = 60, .username = user,
-                               .password = password };
-    struct rig_client *c = rig_client_open(rig, core);
-    uint8_t buf[512];
-
-    assert_non_null(c);
-    send_pkt(c, buf, rig_pkt_connect(buf, &opt));
-    rig_poll(rig);
-    return c;
-}
-
-static struct rig_client *
-accepted(struct rig *rig, unsigned core, const char *cid, const char *user,
-         const char *password)
-{
-    struct rig_client *c = login(rig, core, cid, user, password);
-
-    expect_connack(c, false, PT_MQTT_CONNACK_ACCEPTED);
-    expect_nothing(c);
-    return c;
-}
-
-/* Refused with code, then closed. */
-static void
-refused(struct rig *rig, unsigned core, const char *cid, const char *user,
-        const char *password, uint8_t code)
-{
-    struct rig_client *c = login(rig, core, cid, user, password);
-
-    expect_connack(c, false, code);
-    expect_closed(c);
-}
-
-/* A clean-session client with a QoS 0 will on topic (payload: its id). */
-static struct rig_client *
-with_will(struct rig *rig, unsigned core, const char *cid, const char *user,
-          const char *topic)
-{
-    struct rig_connect opt = {
-        .client_id = cid, .clean = true, .keepalive = 60,
-        .will_topic = topic, .will_msg = cid,
-        .will_len = (uint16_t)strlen(cid), .username = user,
-    };
-
-    return mqtt_connect(rig, core, &opt, false);
-}
+/* ---- subscribing ---- */
 
 /* SUBSCRIBE of n filters at qos[i], pid 7; the SUBACK must carry want[]. */
 static void
@@ -527,8 +415,8 @@ test_mqtt_broker_access_acl(void **state)
     expect_publish(w1, "c/ac/y", S("5"), 0, false, false);
 
     /* wills: the ACL applies when it is published */
-    wd = with_will(rig, 1, "wd", "alice", "a/secret/w");
-    wa = with_will(rig, 0, "wa", "alice", "will/ok");
+    wd = client_with_will(rig, 1, "wd", "alice", "a/secret/w");
+    wa = client_with_will(rig, 0, "wa", "alice", "will/ok");
     rig_client_reset(wd);
     rig_poll(rig);
     expect_nothing(w0);
@@ -680,342 +568,6 @@ test_mqtt_broker_access_acl_reload(void **state)
     close_rig(rig);
 }
 
-/* ---- 6. operator queries and listings ---- */
-
-struct answers {
-    unsigned calls;
-    uint64_t ticket;
-    int err;
-    char text[4096];
-    size_t len;
-};
-
-static void
-on_answer(void *arg, uint64_t ticket, int err, const char *text, size_t len)
-{
-    struct answers *a = arg;
-
-    a->calls++;
-    a->ticket = ticket;
-    a->err = err;
-    a->len = len;
-    a->text[0] = '\0';
-    if (text != NULL) {
-        assert_true(len < sizeof(a->text));
-        memcpy(a->text, text, len);
-        a->text[len] = '\0';
-    }
-}
-
-/* One answer came, with ticket, err 0, and text containing every
- * NULL-terminated needle. */
-static void
-expect_answer(struct answers *a, uint64_t ticket, ...)
-{
-    va_list ap;
-    const char *needle;
-
-    assert_int_equal(a->calls, 1);
-    assert_int_equal(a->ticket, ticket);
-    assert_int_equal(a->err, 0);
-    assert_int_equal(strlen(a->text), a->len);
-    va_start(ap, ticket);
-    while ((needle = va_arg(ap, const char *)) != NULL) {
-        if (strstr(a->text, needle) == NULL)
-            fail_msg("answer %s lacks %s", a->text, needle);
-    }
-    va_end(ap);
-    a->calls = 0;
-}
-
-struct listed {
-    unsigned n;
-    struct {
-        char cid[32];
-        char state[16];
-        char user[16];
-        unsigned core;
-        bool clean;
-        uint32_t ip;
-    } e[8];
-};
-
-static void
-client_fn(void *arg, const struct pt_broker_client *c)
-{
-    struct listed *l = arg;
-
-    assert_true(l->n < 8);
-    snprintf(l->e[l->n].cid, sizeof(l->e[0].cid), "%.*s", (int)c->cid_len,
-             c->cid);
-    snprintf(l->e[l->n].state, sizeof(l->e[0].state), "%s", c->state);
-    snprintf(l->e[l->n].user, sizeof(l->e[0].user), "%.*s",
-             c->user != NULL ? (int)c->user_len : 0,
-             c->user != NULL ? c->user : "");
-    l->e[l->n].core = c->core;
-    l->e[l->n].clean = c->clean;
-    l->e[l->n].ip = c->ip;
-    l->n++;
-}
-
-static int
-listed_find(const struct listed *l, const char *cid)
-{
-    for (unsigned i = 0; i < l->n; i++)
-        if (strcmp(l->e[i].cid, cid) == 0)
-            return (int)i;
-    return -1;
-}
-
-struct route_list {
-    unsigned n;
-    struct {
-        char filter[32];
-        uint64_t cores;
-    } e[8];
-};
-
-static void
-route_fn(void *arg, const char *filter, size_t len, uint64_t cores)
-{
-    struct route_list *l = arg;
-
-    assert_true(l->n < 8);
-    snprintf(l->e[l->n].filter, sizeof(l->e[0].filter), "%.*s", (int)len,
-             filter);
-    l->e[l->n].cores = cores;
-    l->n++;
-}
-
-/* The core mask of filter in the route list (0: not listed). */
-static uint64_t
-route_cores(struct rig *rig, const char *filter)
-{
-    struct route_list l = { 0 };
-
-    pt_broker_ctl_routes(rig_broker(rig), NULL, 8, route_fn, &l);
-    for (unsigned i = 0; i < l.n; i++)
-        if (strcmp(l.e[i].filter, filter) == 0)
-            return l.e[i].cores;
-    return 0;
-}
-
-static void
-test_mqtt_broker_access_operator(void **state)
-{
-    struct rig *rig = open_rig(2, NULL);
-    struct pt_broker *b = rig_broker(rig);
-    struct answers ans = { 0 };
-    struct listed l = { 0 };
-    struct route_list rl = { 0 };
-    struct rig_connect dopt = {
-        .client_id = "dev1", .clean = true, .keepalive = 30,
-        .will_topic = "dev/dev1/status", .will_msg = "gone", .will_len = 4,
-        .username = "u1",
-    };
-    struct rig_client *dev, *mon, *mon2, *off;
-    uint8_t buf[128];
-    int i;
-
-    (void)state;
-    pt_broker_ctl_on_answer(b, on_answer, &ans);
-    dev = mqtt_connect(rig, 1, &dopt, false);
-    mon = client(rig, 0, "mon");
-    mon2 = client(rig, 1, "mon2");
-    off = persistent(rig, 0, "off1", false);
-    subscribe(dev, 1, "cmd/dev1", 1);
-    subscribe(dev, 2, "cmd/all", 0);
-    subscribe(mon, 1, "dev/+/status", 0);
-    subscribe(mon2, 1, "dev/+/status", 0);
-    subscribe(off, 1, "cmd/off1", 1);
-    disconnect(off);
-
-    /* show and subs of a connected client, answered by its core */
-    assert_int_equal(pt_broker_ctl_query(b, "dev1", 4, PT_BROKER_SHOW, 42),
-                     0);
-    assert_int_equal(ans.calls, 0);
-    rig_poll(rig);
-    expect_answer(&ans, 42, "\"client_id\":\"dev1\"", "\"core\":1",
-                  "\"state\":\"connected\"", "\"user\":\"u1\"",
-                  "\"address\":\"10.99.0.1:", "\"keepalive_s\":30",
-                  "\"will\":true", "\"clean_session\":true",
-                  "\"subscription_count\":2",
-                  "{\"filter\":\"cmd/dev1\",\"qos\":1}",
-                  "{\"filter\":\"cmd/all\",\"qos\":0}", NULL);
-    assert_int_equal(pt_broker_ctl_query(b, "dev1", 4, PT_BROKER_SUBS, 43),
-                     0);
-    rig_poll(rig);
-    expect_answer(&ans, 43, "\"client_id\":\"dev1\"",
-                  "\"subscription_count\":2", "\"cmd/dev1\"", "\"cmd/all\"",
-                  NULL);
-    assert_int_equal(pt_broker_ctl_query(b, "nobody", 6, PT_BROKER_SHOW, 44),
-                     -ENOENT);
-    assert_int_equal(pt_broker_ctl_query(b, "dev", 3, PT_BROKER_KICK, 44),
-                     -ENOENT);
-    /* an offline persistent session: shown, not kicked */
-    assert_int_equal(pt_broker_ctl_query(b, "off1", 4, PT_BROKER_KICK, 45),
-                     -ENOTCONN);
-    assert_int_equal(pt_broker_ctl_query(b, "off1", 4, PT_BROKER_SHOW, 46),
-                     0);
-    rig_poll(rig);
-    expect_answer(&ans, 46, "\"client_id\":\"off1\"", "\"core\":0",
-                  "\"state\":\"offline\"", "\"user\":null",
-                  "\"clean_session\":false", "\"cmd/off1\"", NULL);
-    assert_null(strstr(ans.text, "address"));
-
-    /* the registry */
-    assert_int_equal(pt_broker_ctl_clients(b, NULL, false, 8, client_fn, &l),
-                     4);
-    assert_int_equal(l.n, 4);
-    i = listed_find(&l, "dev1");
-    assert_true(i >= 0);
-    assert_string_equal(l.e[i].state, "online");
-    assert_string_equal(l.e[i].user, "u1");
-    assert_int_equal(l.e[i].core, 1);
-    assert_true(l.e[i].clean);
-    assert_int_equal(l.e[i].ip, rte_cpu_to_be_32(PT_TEST_PEER_IP));
-    i = listed_find(&l, "off1");
-    assert_true(i >= 0);
-    assert_string_equal(l.e[i].state, "offline");
-    assert_false(l.e[i].clean);
-    assert_int_equal(l.e[i].core, 0);
-    memset(&l, 0, sizeof(l));
-    assert_int_equal(pt_broker_ctl_clients(b, NULL, true, 8, client_fn, &l),
-                     3);
-    assert_int_equal(listed_find(&l, "off1"), -1);
-    memset(&l, 0, sizeof(l));
-    assert_int_equal(pt_broker_ctl_clients(b, "mon", true, 8, client_fn, &l),
-                     2);
-    assert_true(listed_find(&l, "mon") >= 0 && listed_find(&l, "mon2") >= 0);
-    memset(&l, 0, sizeof(l));
-    assert_int_equal(pt_broker_ctl_clients(b, "off", true, 8, client_fn, &l),
-                     0);
-    assert_int_equal(pt_broker_ctl_clients(b, "off", false, 8, client_fn,
-                                           &l), 1);
-    assert_int_equal(l.n, 1);
-    memset(&l, 0, sizeof(l));
-    /* the limit cuts the calls, not the count */
-    assert_int_equal(pt_broker_ctl_clients(b, "", false, 1, client_fn, &l),
-                     4);
-    assert_int_equal(l.n, 1);
-
-    /* routes and their core masks */
-    assert_int_equal(route_cores(rig, "dev/+/status"), 0x3);
-    assert_int_equal(route_cores(rig, "cmd/dev1"), 0x2);
-    assert_int_equal(route_cores(rig, "cmd/all"), 0x2);
-    assert_int_equal(route_cores(rig, "cmd/off1"), 0x1);   /* offline */
-    assert_int_equal(pt_broker_ctl_routes(b, "cmd/", 1, route_fn, &rl), 3);
-    assert_int_equal(rl.n, 1);
-    send_pkt(mon2, buf, rig_pkt_unsubscribe(buf, 2, "dev/+/status"));
-    rig_poll(rig);
-    expect_ack(mon2, PT_MQTT_T_UNSUBACK, 2);
-    assert_int_equal(route_cores(rig, "dev/+/status"), 0x1);
-    send_pkt(dev, buf, rig_pkt_unsubscribe(buf, 3, "cmd/all"));
-    rig_poll(rig);
-    expect_ack(dev, PT_MQTT_T_UNSUBACK, 3);
-    assert_int_equal(route_cores(rig, "cmd/all"), 0);
-    assert_int_equal(pt_broker_ctl_routes(b, "cmd/", 8, route_fn, &rl), 2);
-
-    /* kick: FIN, the will goes out, counted */
-    assert_int_equal(pt_broker_ctl_query(b, "dev1", 4, PT_BROKER_KICK, 47),
-                     0);
-    rig_poll(rig);
-    expect_answer(&ans, 47, "\"kicked\":true", "\"core\":1", NULL);
-    expect_closed(dev);
-    assert_true(dev->fin_rcvd);
-    assert_false(dev->rst_rcvd);
-    expect_publish(mon, "dev/dev1/status", S("gone"), 0, false, false);
-    expect_nothing(mon);
-    expect_nothing(mon2);
-    assert_int_equal(count(rig, 1, PT_MQTT_C_KICKED), 1);
-    assert_int_equal(count(rig, 1, PT_MQTT_C_WILLS), 1);
-    assert_int_equal(ctl_stats(rig).kicks, 1);
-    /* a clean session goes with its connection */
-    assert_int_equal(pt_broker_ctl_query(b, "dev1", 4, PT_BROKER_SHOW, 48),
-                     -ENOENT);
-    assert_int_equal(route_cores(rig, "cmd/dev1"), 0);
-    assert_int_equal(ans.calls, 0);
-    pt_broker_ctl_on_answer(b, NULL, NULL);
-    close_rig(rig);
-}
-
-/* ---- 7. graceful stop ---- */
-
-static void
-test_mqtt_broker_access_shutdown(void **state)
-{
-    static const char *const topics[] = { "will/a", "will/b", "will/c" };
-    struct rig *rig = open_rig(2, NULL);
-    struct pt_broker *b = rig_broker(rig);
-    struct rig_client *cl[6], *late0, *late1;
-    bool seen[3] = { false, false, false };
-    uint8_t pkt[256];
-    size_t n;
-
-    (void)state;
-    cl[0] = client(rig, 1, "watch");
-    subscribe(cl[0], 1, "will/#", 0);
-    cl[1] = with_will(rig, 0, "a", NULL, "will/a");
-    cl[2] = with_will(rig, 0, "b", NULL, "will/b");
-    cl[3] = with_will(rig, 1, "c", NULL, "will/c");  /* the watcher's core */
-    cl[4] = client(rig, 0, "quiet");
-    cl[5] = persistent(rig, 0, "keep", false);
-
-    /* phase 1: every will, nobody closed */
-    assert_int_equal(pt_broker_ctl_shutdown(b, PT_SHUTDOWN_WILLS), 2);
-    assert_false(pt_broker_ctl_shutdown_done(b, PT_SHUTDOWN_WILLS));
-    rig_poll(rig);
-    assert_true(pt_broker_ctl_shutdown_done(b, PT_SHUTDOWN_WILLS));
-    assert_false(pt_broker_ctl_shutdown_done(b, PT_SHUTDOWN_CLOSE));
-    while ((n = rig_recv_packet(cl[0], pkt, sizeof(pkt))) > 0) {
-        struct rig_publish p;
-        bool known = false;
-
-        assert_int_equal(rig_parse_publish(pkt, n, &p), 0);
-        for (unsigned i = 0; i < 3; i++) {
-            if (p.topic_len == strlen(topics[i]) &&
-                memcmp(p.topic, topics[i], p.topic_len) == 0) {
-                assert_false(seen[i]);
-                seen[i] = true;
-                known = true;
-            }
-        }
-        assert_true(known);
-    }
-    assert_true(seen[0] && seen[1] && seen[2]);
-    assert_int_equal(rig_count(rig, PT_MQTT_C_WILLS), 3);
-    for (unsigned i = 0; i < 6; i++)
-        assert_false(cl[i]->fin_rcvd || cl[i]->rst_rcvd);
-    /* new connections are refused */
-    late0 = rig_client_open(rig, 0);
-    late1 = rig_client_open(rig, 1);
-    assert_non_null(late0);
-    assert_non_null(late1);
-    rig_poll(rig);
-    assert_true(late0->rst_rcvd);
-    assert_true(late1->rst_rcvd);
-    assert_int_equal(count(rig, 0, PT_MQTT_C_SHUTDOWN_REFUSED), 1);
-    assert_int_equal(count(rig, 1, PT_MQTT_C_SHUTDOWN_REFUSED), 1);
-    /* what is connected still works meanwhile */
-    ping(cl[4]);
-
-    /* phase 2: every connection ends with FIN, no will twice */
-    assert_int_equal(pt_broker_ctl_shutdown(b, PT_SHUTDOWN_CLOSE), 2);
-    rig_poll(rig);
-    assert_true(pt_broker_ctl_shutdown_done(b, PT_SHUTDOWN_CLOSE));
-    for (unsigned i = 0; i < 6; i++) {
-        expect_closed(cl[i]);
-        assert_true(cl[i]->fin_rcvd);
-        assert_false(cl[i]->rst_rcvd);
-    }
-    assert_int_equal(count(rig, 0, PT_MQTT_C_SHUTDOWN_CLOSED), 4);
-    assert_int_equal(count(rig, 1, PT_MQTT_C_SHUTDOWN_CLOSED), 2);
-    assert_int_equal(rig_count(rig, PT_MQTT_C_WILLS), 3);
-    assert_int_equal(rig_stats(rig, 0)->connections, 0);
-    assert_int_equal(rig_stats(rig, 1)->connections, 0);
-    close_rig(rig);
-}
-
 int
 main(void)
 {
@@ -1026,8 +578,6 @@ main(void)
         T(test_mqtt_broker_access_no_password_file),
         T(test_mqtt_broker_access_acl),
         T(test_mqtt_broker_access_acl_reload),
-        T(test_mqtt_broker_access_operator),
-        T(test_mqtt_broker_access_shutdown),
     };
 #undef T
 
