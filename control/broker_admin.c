@@ -93,7 +93,7 @@ client_one(void *arg, const void *key, size_t len, void *value)
 {
     struct list_walk *w = arg;
     const struct reg *e = value;
-    const struct pt_mqtt_user *u = NULL;
+    const struct pt_mqtt_user *u = pt_mqtt_user_of(w->x->b, e->cur.user);
     struct pt_broker_client c;
 
     if (!contains(key, len, w->match, w->match_len) ||
@@ -101,8 +101,6 @@ client_one(void *arg, const void *key, size_t len, void *value)
         return;
     if (w->matched++ >= w->limit)
         return;
-    if (e->cur.user != 0)
-        u = w->x->b->users[e->cur.user];
     c = (struct pt_broker_client){
         .cid = e->cid,
         .cid_len = e->cid_len,

@@ -67,14 +67,6 @@ struct pt_control {
     struct pt_ctl_cmd shutdown_cmd;
 };
 
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 signal_set(sigset_t *set)
@@ -110,7 +102,7 @@ cmd_status(void *ctx, int argc, char **argv, struct pt_buf *out)
                   PT_VERSION);
     pt_buf_json_str(out, rte_version());
     pt_buf_printf(out, ",\"pid\":%d,\"uptime_s\":%.1f,\"port\":",
-                  (int)getpid(), (mono_ms() - cp->started_ms) / 1000.0);
+                  (int)getpid(), (pt_ctl_now_ms() - cp->started_ms) / 1000.0);
     pt_buf_json_str(out, cp->port->name);
     pt_buf_printf(out, ",\"link_up\":%s,\"mac\":\"" RTE_ETHER_ADDR_PRT_FMT
                   "\",\"ip\":\"%s/%u\",\"dataplane_cores\":%u,\"idle\":\"%s\"}",
@@ -126,7 +118,7 @@ cmd_status(void *ctx, int argc, char **argv, struct pt_buf *out)
 static void
 stop_request(struct pt_control *cp)
 {
-    uint64_t now = mono_ms();
+    uint64_t now = pt_ctl_now_ms();
 
     if (cp->stop != ST_RUNNING) {
         PT_LOG(NOTICE, ctl_main, "asked again: stopping now");
@@ -164,7 +156,7 @@ conns_left(struct pt_control *cp)
 static void
 stop_advance(struct pt_control *cp)
 {
-    uint64_t now = mono_ms();
+    uint64_t now = pt_ctl_now_ms();
     bool phase_over = now - cp->phase_began_ms >= PT_STOP_PHASE_MS;
 
     switch (cp->stop) {
@@ -249,7 +241,7 @@ pt_control_create(struct pt_config *cfg, struct pt_dp *dp,
     cp->cfg = cfg;
     cp->dp = dp;
     cp->port = port;
-    cp->started_ms = mono_ms();
+    cp->started_ms = pt_ctl_now_ms();
     cp->sigfd = cp->tfd = cp->epfd = -1;
     cp->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (cp->epfd < 0)
@@ -376,8 +368,8 @@ pt_control_run(struct pt_control *cp)
                 uint64_t ticks;
 
                 (void)!read(cp->tfd, &ticks, sizeof(ticks));
-                pt_ctl_sweep(cp->ctl, mono_ms());
-                pt_metrics_tick(cp->metrics, mono_ms());
+                pt_ctl_sweep(cp->ctl, pt_ctl_now_ms());
+                pt_metrics_tick(cp->metrics, pt_ctl_now_ms());
             } else {
                 if (!pt_metrics_event(cp->metrics, p, evs[i].events))
                     pt_ctl_event(cp->ctl, p, evs[i].events);

@@ -93,14 +93,6 @@ struct pt_ctl {
 
 #define ASSERT_OWNER(ctl) assert(pthread_equal((ctl)->owner, pthread_self()))
 
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int cmd_help(void *ctx, int argc, char **argv, struct pt_buf *out);
 
@@ -244,7 +236,7 @@ reply(struct pt_ctl *ctl, struct client *c, int rc, const char *res,
       size_t len)
 {
     c->state = CL_WRITING;
-    c->deadline_ms = now_ms() + PT_CTL_IDLE_MS;
+    c->deadline_ms = pt_ctl_now_ms() + PT_CTL_IDLE_MS;
     if (rc >= 0) {
         pt_buf_printf(&c->out, "{\"ok\":true,\"result\":%.*s}\n",
                       len ? (int)len : 4, len ? res : "null");
@@ -468,7 +460,7 @@ request(struct pt_ctl *ctl, struct client *c, char *line, size_t len)
         ctl->stats.deferred++;
         pt_buf_free(&res);
         if (c->state == CL_WAITING && c->ticket == ticket) {
-            c->deadline_ms = now_ms() + PT_CTL_IDLE_MS;
+            c->deadline_ms = pt_ctl_now_ms() + PT_CTL_IDLE_MS;
             client_watch(ctl, c, 0); /* only hang-up and errors */
         }
         return;
@@ -560,7 +552,7 @@ accept_all(struct pt_ctl *ctl)
         memset(c, 0, sizeof(*c));
         c->fd = fd;
         c->state = CL_READING;
-        c->deadline_ms = now_ms() + PT_CTL_IDLE_MS;
+        c->deadline_ms = pt_ctl_now_ms() + PT_CTL_IDLE_MS;
         ev.data.ptr = c;
         if (epoll_ctl(ctl->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
             close(fd);

@@ -46,14 +46,6 @@ struct pt_metrics {
 
 #define ASSERT_OWNER(m) assert(pthread_equal((m)->owner, pthread_self()))
 
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- exposition text ---- */
 
@@ -186,7 +178,7 @@ collect(struct pt_metrics *m)
     s->http_on = m->http != NULL;
     if (s->http_on)
         s->http = *pt_metrics_http_stats(m->http);
-    s->uptime_s = (double)(mono_ms() - m->started_ms) / 1000.0;
+    s->uptime_s = (double)(pt_ctl_now_ms() - m->started_ms) / 1000.0;
 }
 
 void
@@ -217,7 +209,7 @@ pt_metrics_open(const struct pt_config *cfg, int epfd, struct pt_dp *dp,
     m->dp = dp;
     m->broker = broker;
     m->ctl = ctl;
-    m->started_ms = mono_ms();
+    m->started_ms = pt_ctl_now_ms();
     m->owner = pthread_self();
     m->snap.n_cores = dp != NULL ? pt_dp_n_cores(dp) : 0;
     m->snap.cores = calloc(m->snap.n_cores + 1, sizeof(*m->snap.cores));

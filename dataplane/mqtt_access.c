@@ -32,16 +32,6 @@
 
 PT_LOG_REGISTER(mqtt_access, pt.mqtt.access, INFO);
 
-static const struct pt_mqtt_user *
-user_of(const struct pt_mqtt_conn *c)
-{
-    const struct pt_mqtt_session *s = c->s;
-
-    if (s == NULL || s->user == 0)
-        return NULL;
-    return c->mc->b->users[s->user];
-}
-
 static const struct pt_acl_section *
 section(struct pt_mqtt_conn *c, const struct pt_acl_pub *pub,
         const struct pt_mqtt_user *u)
@@ -54,41 +44,40 @@ section(struct pt_mqtt_conn *c, const struct pt_acl_pub *pub,
     return c->acl_sec;
 }
 
-bool
-pt_mqtt_may_publish(struct pt_mqtt_conn *c, const char *topic, size_t len)
+/* May c's client publish to (subscribe: subscribe to) name? */
+static inline bool
+may(struct pt_mqtt_conn *c, const char *name, size_t len, bool subscribe)
 {
     const struct pt_acl_pub *pub = __atomic_load_n(&c->mc->b->acl,
                                                    __ATOMIC_ACQUIRE);
-    const struct pt_mqtt_user *u;
     const struct pt_mqtt_session *s = c->s;
+    const struct pt_acl_section *sec;
+    const struct pt_mqtt_user *u;
+    const char *uname;
+    uint16_t ulen;
 
     if (likely(pub == NULL))
         return true;
-    u = user_of(c);
-    return pt_acl_may_publish(pub->acl, section(c, pub, u),
-                              u != NULL ? u->name : NULL,
-                              u != NULL ? u->len : 0,
-                              s != NULL ? s->cid : "",
-                              s != NULL ? s->cid_len : 0, topic, len);
+    u = s != NULL ? pt_mqtt_user_of(c->mc->b, s->user) : NULL;
+    uname = u != NULL ? u->name : NULL;
+    ulen = u != NULL ? u->len : 0;
+    sec = section(c, pub, u);
+    return (subscribe ? pt_acl_may_subscribe : pt_acl_may_publish)(
+        pub->acl, sec, uname, ulen, s != NULL ? s->cid : "",
+        s != NULL ? s->cid_len : 0, name, len);
+}
+
+bool
+pt_mqtt_may_publish(struct pt_mqtt_conn *c, const char *topic, size_t len)
+{
+    return may(c, topic, len, false);
 }
 
 bool
 pt_mqtt_may_subscribe(struct pt_mqtt_conn *c, const char *filter,
                       size_t len)
 {
-    const struct pt_acl_pub *pub = __atomic_load_n(&c->mc->b->acl,
-                                                   __ATOMIC_ACQUIRE);
-    const struct pt_mqtt_user *u;
-    const struct pt_mqtt_session *s = c->s;
-
-    if (likely(pub == NULL))
-        return true;
-    u = user_of(c);
-    return pt_acl_may_subscribe(pub->acl, section(c, pub, u),
-                                u != NULL ? u->name : NULL,
-                                u != NULL ? u->len : 0,
-                                s != NULL ? s->cid : "",
-                                s != NULL ? s->cid_len : 0, filter, len);
+    return may(c, filter, len, true);
 }
 
 /* ---- revoking what a reloaded ACL refuses ---- */
@@ -134,7 +123,7 @@ sweep_session(void *arg, uint64_t id, void *obj)
     if (s->n_subs == 0)
         return;
     w->s = s;
-    w->u = s->user != 0 ? mc->b->users[s->user] : NULL;
+    w->u = pt_mqtt_user_of(mc->b, s->user);
     w->sec = pt_acl_section(w->pub->acl, w->u != NULL ? w->u->name : NULL,
                             w->u != NULL ? w->u->len : 0);
     w->head = w->tail = NULL;

@@ -144,14 +144,12 @@ show_json(struct pt_mqtt_core *mc, struct jw *w, struct pt_mqtt_conn *c,
           struct pt_mqtt_session *s)
 {
     struct filters_arg fa = { .w = w };
-    const struct pt_mqtt_user *u = NULL;
+    const struct pt_mqtt_user *u = pt_mqtt_user_of(mc->b, s->user);
 
     jw_printf(w, "{\"client_id\":");
     jw_str(w, s->cid, s->cid_len);
     jw_printf(w, ",\"core\":%u,\"state\":\"%s\",\"user\":", mc->core,
               c != NULL ? state_name(c->state) : "offline");
-    if (s->user != 0)
-        u = mc->b->users[s->user];
     if (u != NULL)
         jw_str(w, u->name, u->len);
     else

@@ -323,6 +323,14 @@ struct pt_broker {
                                       * topic allowed */
 };
 
+/** The user name behind an index (NULL: anonymous). Any thread that got
+ * the index through a ring or the registry. */
+static inline const struct pt_mqtt_user *
+pt_mqtt_user_of(const struct pt_broker *b, uint32_t user)
+{
+    return user != 0 ? b->users[user] : NULL;
+}
+
 /** The ACL as published to the cores: the compiled object and a
  * generation unique to this publication (never reused, so a connection's
  * cached section can be checked against it). Freed with the ACL after a

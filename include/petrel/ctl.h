@@ -37,6 +37,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define PT_CTL_REQ_MAX 4096
 #define PT_CTL_IDLE_MS 5000
@@ -104,6 +105,17 @@ int pt_ctl_register(struct pt_ctl *ctl, const struct pt_ctl_cmd *cmd);
 /** Handle an epoll event whose data.ptr the server registered. Returns 1
  * when ptr belonged to the server, 0 otherwise. */
 int pt_ctl_event(struct pt_ctl *ctl, void *ptr, uint32_t events);
+
+/** CLOCK_MONOTONIC in milliseconds: the clock of pt_ctl_sweep() and of the
+ * control plane's other timers (any thread). */
+static inline uint64_t
+pt_ctl_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /**
  * Enforce the deadlines, given the CLOCK_MONOTONIC time in ms: close clients

@@ -492,14 +492,6 @@ srv_open(void)
     atexit(srv_close);
 }
 
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Check the answer's "result" (ok) or "error" (not ok) against what the
  * handlers promised. */
@@ -596,7 +588,7 @@ fuzz_request(const uint8_t *data, size_t size)
             CHECK(pt_ctl_answer(srv.ctl, t, 0, NULL, 0) == 0);
         } else if (srv.ticket != 0 && n == 0) {
             /* waiting on the deadline: only the sweep answers it */
-            pt_ctl_sweep(srv.ctl, mono_ms() + PT_CTL_IDLE_MS + 1);
+            pt_ctl_sweep(srv.ctl, pt_ctl_now_ms() + PT_CTL_IDLE_MS + 1);
             CHECK(pt_ctl_answer(srv.ctl, srv.ticket, 0, NULL, 0) == 0);
             srv.ticket = 0;
         }

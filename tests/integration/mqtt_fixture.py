@@ -366,11 +366,11 @@ class MqttTestCase(unittest.TestCase):
         return f"{what}{type(self)._n}-{self._testMethodName[5:25]}"
 
     def paho(self, client_id=None, clean=True, keepalive=60, will=None,
-             connect=True, keep=False):
+             connect=True, keep=False, username=None, password=None):
         """A connected paho client, closed after the test (after the class
         with keep)."""
         c = PahoClient(self.mq, client_id or self.uniq("c"), clean,
-                       keepalive, will)
+                       keepalive, will, username=username, password=password)
         (self._clients if keep else self._test_clients).append(c)
         if connect:
             try:

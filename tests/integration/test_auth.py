@@ -24,7 +24,7 @@ import unittest
 
 import harness
 from mqtt_client import RawClient, PahoClient, Closed
-from mqtt_fixture import MqttBroker, REFERENCE
+from mqtt_fixture import MqttTestCase, REFERENCE
 
 # More addresses on the kernel side of the tap. Failed logins are
 # throttled per source address, so the tests that fail on purpose do it
@@ -40,7 +40,9 @@ def write(path, text):
         f.write(text)
 
 
-class AuthTest(unittest.TestCase):
+class AuthTest(MqttTestCase):
+    TAG = "auth"
+
     @classmethod
     def setUpClass(cls):
         if REFERENCE:
@@ -56,27 +58,20 @@ class AuthTest(unittest.TestCase):
         subprocess.run(["mosquitto_passwd", "-b", cls.pw, "carol",
                         "p@ss word:x"], check=True)
         write(cls.acl, cls.ACL)
-        extra = ["--set", f"auth.password_file={cls.pw}",
-                 "--set", f"auth.acl_file={cls.acl}",
-                 "--set", "auth.fail_limit=3",
-                 "--set", "auth.fail_block_ms=2000"]
-        cls.mq = MqttBroker("auth", extra=extra, anonymous=False).__enter__()
+        cls.BROKER_OPTS = {"anonymous": False, "extra": [
+            "--set", f"auth.password_file={cls.pw}",
+            "--set", f"auth.acl_file={cls.acl}",
+            "--set", "auth.fail_limit=3",
+            "--set", "auth.fail_block_ms=2000"]}
+        super().setUpClass()
         cls.pb = cls.mq.pb
-        cls.clients = []
-        try:
-            for ip in (FLOOD_IP, USER_IP, BAD_IP, BAD_IP2):
-                cls.mq.ns_run("ip", "addr", "add", f"{ip}/24", "dev", "pt0",
-                              check=True)
-            cls.mq.enter_ns()
-        except BaseException:
-            cls.mq.__exit__(None, None, None)
-            raise
+        for ip in (FLOOD_IP, USER_IP, BAD_IP, BAD_IP2):
+            cls.mq.ns_run("ip", "addr", "add", f"{ip}/24", "dev", "pt0",
+                          check=True)
 
     @classmethod
     def tearDownClass(cls):
-        for c in cls.clients:
-            c.close()
-        cls.mq.__exit__(None, None, None)
+        super().tearDownClass()
         for f in os.listdir(cls.dir):
             os.unlink(os.path.join(cls.dir, f))
         os.rmdir(cls.dir)
@@ -104,12 +99,10 @@ pattern read users/%u/#
     def mqtt(self):
         return self.mq.mqtt_stats()
 
-    def paho(self, cid, user, password, will=None):
-        c = PahoClient(self.mq, cid, username=user, password=password,
-                       will=will)
-        self.clients.append(c)
-        self.assertEqual(c.connect()[1], 0, f"{user} should log in")
-        return c
+    def login(self, cid, user, password, will=None):
+        """A connected paho client with credentials, kept for the class."""
+        return self.paho(cid, will=will, keep=True, username=user,
+                         password=password)
 
     def raw_connect(self, cid, user=None, password=None, source=None):
         r = RawClient(self.mq, source=source)
@@ -144,10 +137,10 @@ pattern read users/%u/#
 
     # -- ACL --
     def test_02_acl_publish_denied(self):
-        sub = self.paho("acl-sub", "carol", "p@ss word:x")
+        sub = self.login("acl-sub", "carol", "p@ss word:x")
         self.assertEqual(sub.subscribe([("alice/#", 1), ("shared/#", 1)]),
                          [1, 1])
-        pub = self.paho("acl-pub", "bob", "builder")
+        pub = self.login("acl-pub", "bob", "builder")
         before = self.mqtt()["mqtt_acl_publish_denied"]
         pub.publish("alice/private", b"not allowed", qos=1)  # PUBACKed
         pub.publish("shared/news", b"allowed", qos=1)
@@ -159,7 +152,7 @@ pattern read users/%u/#
         self.assertEqual(self.mqtt()["mqtt_acl_publish_denied"] - before, 1)
 
     def test_03_acl_subscribe_denied(self):
-        c = self.paho("acl-subd", "alice", "wonderland")
+        c = self.login("acl-subd", "alice", "wonderland")
         before = self.mqtt()["mqtt_acl_subscribe_denied"]
         got = c.subscribe([("alice/x", 1), ("bob/x", 1), ("#", 0),
                            ("alice/secret/a", 0), ("alice/#", 0),
@@ -170,7 +163,7 @@ pattern read users/%u/#
                          4)
 
     def test_04_acl_patterns(self):
-        c = self.paho("cid-7", "bob", "builder")
+        c = self.login("cid-7", "bob", "builder")
         self.assertEqual(c.subscribe([("clients/cid-7/in", 1),
                                       ("clients/other/in", 1),
                                       ("users/bob/#", 1),
@@ -181,7 +174,7 @@ pattern read users/%u/#
         self.assertEqual(c.msgs[0].topic, "clients/cid-7/in")
 
     def test_05_will_denied(self):
-        sub = self.paho("will-sub", "carol", "p@ss word:x")
+        sub = self.login("will-sub", "carol", "p@ss word:x")
         sub.subscribe([("#", 0)])
         before = self.mqtt()
         w = PahoClient(self.mq, "will-bob", username="bob",
@@ -195,8 +188,8 @@ pattern read users/%u/#
         self.assertFalse([m for m in sub.msgs if m.topic == "bob/will"])
 
     def test_06_acl_reload_live_and_bad(self):
-        c = self.paho("reload-1", "bob", "builder")
-        a = self.paho("reload-pub", "alice", "wonderland")
+        c = self.login("reload-1", "bob", "builder")
+        a = self.login("reload-pub", "alice", "wonderland")
         self.assertEqual(c.subscribe([("news/#", 0)]), [128])
         more = self.ACL.replace("user bob\n", "user bob\ntopic read news/#\n")
         write(self.acl, more)

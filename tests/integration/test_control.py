@@ -20,11 +20,12 @@ import time
 import unittest
 
 import harness
-from mqtt_client import PahoClient
-from mqtt_fixture import MqttBroker, REFERENCE
+from mqtt_fixture import MqttTestCase, REFERENCE
 
 
-class ControlTest(unittest.TestCase):
+class ControlTest(MqttTestCase):
+    TAG = "ctl"
+
     @classmethod
     def setUpClass(cls):
         if REFERENCE:
@@ -32,21 +33,14 @@ class ControlTest(unittest.TestCase):
         fd, cls.conf = tempfile.mkstemp(prefix="pt-ctl-", suffix=".conf")
         os.write(fd, b"health.stall_ms = 400\n")
         os.close(fd)
-        extra = ["--config", cls.conf, "--set", "debug.hooks=on"]
-        cls.mq = MqttBroker("ctl", extra=extra).__enter__()
+        cls.BROKER_OPTS = {"extra": ["--config", cls.conf,
+                                     "--set", "debug.hooks=on"]}
+        super().setUpClass()
         cls.pb = cls.mq.pb
-        cls.clients = []
-        try:
-            cls.mq.enter_ns()
-        except BaseException:
-            cls.mq.__exit__(None, None, None)
-            raise
 
     @classmethod
     def tearDownClass(cls):
-        for c in cls.clients:
-            c.close()
-        cls.mq.__exit__(None, None, None)
+        super().tearDownClass()
         os.unlink(cls.conf)
 
     def petrelctl(self, *words, json_out=False, timeout=20):
@@ -63,10 +57,8 @@ class ControlTest(unittest.TestCase):
             time.sleep(0.1)
 
     def client(self, cid, **kw):
-        c = PahoClient(self.mq, cid, **kw)
-        self.clients.append(c)
-        self.assertEqual(c.connect()[1], 0)
-        return c
+        """A connected paho client kept for the class."""
+        return self.paho(cid, keep=True, **kw)
 
     # -- read-only views --
     def test_01_status_help_stats(self):
