@@ -62,13 +62,22 @@
  * --offload is a NIC doing checksums both ways: received ones are trusted
  * from RX_IP/L4_CKSUM_GOOD, sent ones left to the port (TX offload).
  *
+ * With an ACL: `--acl FILE` (callgrind mode) or PT_BENCH_MQTT_ACL=FILE in
+ * the environment (either mode) loads FILE as auth.acl_file through
+ * pt_broker_ctl_load_acl() once the control half is attached, and every
+ * client logs in as user BENCH_USER (no password file: the name is taken
+ * as given), so each PUBLISH also runs pt_acl_may_publish() against that
+ * user's section. perf/bench_mqtt.acl is the file perf/callgrind_mqtt.sh
+ * uses: 10 topic entries for the user and 3 patterns. Without it clients
+ * are anonymous and no ACL is loaded, as before.
+ *
  * Every run checks afterwards that each PUBLISH was received, delivered
  * and its bytes sent to the subscriber, that nothing was dropped or
- * refused (TCP drops, mqtt_*_dropped, no_mbuf, ring_full), that QoS 1
- * leaves nothing in flight once the last PUBACKs are in, that once every
- * byte is acknowledged the broker and the stack hold no mbuf, and that
- * after tear-down every mbuf is back in the pool; a figure for a path
- * that was not taken is worse than none.
+ * refused (TCP drops, mqtt_*_dropped, no_mbuf, ring_full, ACL
+ * denials), that QoS 1 leaves nothing in flight once the last PUBACKs are
+ * in, that once every byte is acknowledged the broker and the stack hold
+ * no mbuf, and that after tear-down every mbuf is back in the pool; a
+ * figure for a path that was not taken is worse than none.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -110,6 +119,7 @@
 #define F_PSH 0x08
 #define F_ACK 0x10
 #define SETTLE_ROUNDS 10000    /* set-up polls before giving up */
+#define BENCH_USER "bench"     /* every client's user name with an ACL */
 
 /* MQTT bytes of one PUBLISH as the client sends it and as the subscriber
  * gets it: fixed header (2), topic (2 + 7), packet id at QoS 1, payload. */
@@ -119,6 +129,9 @@
 
 /* The pool of the core (frames, messages, control replies). */
 static struct rte_mempool *bench_pool;
+
+/* ACL file to load (--acl, PT_BENCH_MQTT_ACL); NULL: none, anonymous. */
+static const char *acl_file;
 
 /* What the emulated driver saw go to one peer port. */
 struct peer {
@@ -302,22 +315,34 @@ pid_next(uint16_t pid)
 
 /* ---- MQTT packets as a client writes them ---- */
 
+/* CONNECT, with user name BENCH_USER (no password) when an ACL is in
+ * use. */
 static uint32_t
 mqtt_connect(uint8_t *p, const char *cid)
 {
     uint16_t clen = (uint16_t)strlen(cid);
+    uint16_t ulen = acl_file != NULL ? (uint16_t)strlen(BENCH_USER) : 0;
     uint32_t n = 0;
 
     p[n++] = 0x10;
-    p[n++] = (uint8_t)(10 + 2 + clen);
+    p[n++] = (uint8_t)(10 + 2 + clen + (ulen ? 2 + ulen : 0));
     memcpy(p + n, "\x00\x04MQTT\x04\x02", 8);   /* level 4, clean session */
     n += 8;
+    if (ulen)
+        p[n - 1] |= 0x80;                       /* user name flag */
     p[n++] = 0;
     p[n++] = KEEPALIVE_S;
     p[n++] = (uint8_t)(clen >> 8);
     p[n++] = (uint8_t)clen;
     memcpy(p + n, cid, clen);
-    return n + clen;
+    n += clen;
+    if (ulen) {
+        p[n++] = 0;
+        p[n++] = (uint8_t)ulen;
+        memcpy(p + n, BENCH_USER, ulen);
+        n += ulen;
+    }
+    return n;
 }
 
 static uint32_t
@@ -532,6 +557,22 @@ bench_open(bool offload, const char **msg)
         goto fail;
     }
     b->ctl = true;
+    if (acl_file != NULL) {
+        static char err[300];
+        struct pt_broker_ctl_stats cs;
+
+        snprintf(b->cfg.auth_acl_file, sizeof(b->cfg.auth_acl_file), "%s",
+                 acl_file);
+        if (pt_broker_ctl_load_acl(b->broker, err, sizeof(err)) != 0) {
+            *msg = err;
+            goto fail;
+        }
+        pt_broker_ctl_stats(b->broker, &cs);
+        if (cs.acl_rules == 0) {
+            *msg = "the ACL file has no entries";
+            goto fail;
+        }
+    }
     b->mc = pt_mqtt_core_create(b->broker, 0, b->tcp, bench_pool, b->now,
                                 SOCKET_ID_ANY);
     if (b->mc == NULL) {
@@ -764,7 +805,7 @@ run_check(struct run *r, const struct pt_mqtt_stats *m0,
     uint64_t drops = 0, bytes = r->sub.peer->bytes - sub0;
     static const enum pt_mqtt_counter bad[] = {
         PT_MQTT_C_PUB_NO_SUB, PT_MQTT_C_QUEUE_DROP, PT_MQTT_C_QOS0_DROP,
-        PT_MQTT_C_RING_FULL, PT_MQTT_C_NO_MBUF,
+        PT_MQTT_C_RING_FULL, PT_MQTT_C_NO_MBUF, PT_MQTT_C_ACL_PUB_DENIED,
     };
 
     for (int i = 0; i < PT_TCP_DROP_MAX; i++)
@@ -901,7 +942,8 @@ static int
 callgrind_usage(void)
 {
     fprintf(stderr, "usage: bench_mqtt --callgrind N [--qos 0|1] "
-            "[--burst K] [--offload]   (K publishers, 1..%u)\n", BURST_MAX);
+            "[--burst K] [--offload] [--acl FILE]   (K publishers, 1..%u)\n",
+            BURST_MAX);
     return 2;
 }
 
@@ -931,6 +973,8 @@ callgrind_main(int argc, char **argv)
             conns = strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--offload") == 0)
             offload = true;
+        else if (strcmp(argv[i], "--acl") == 0 && i + 1 < argc)
+            acl_file = argv[++i];
         else
             return callgrind_usage();
     }
@@ -954,15 +998,20 @@ callgrind_main(int argc, char **argv)
         return 1;
     }
     printf("bench_mqtt: %llu PUBLISH QoS %lu (%u-byte payload, %lu per "
-           "burst, %s checksums) delivered to one subscriber\n",
+           "burst, %s checksums%s%s) delivered to one subscriber\n",
            n * conns, qos, PAYLOAD, conns,
-           offload ? "offloaded" : "software");
+           offload ? "offloaded" : "software",
+           acl_file != NULL ? ", ACL " : "",
+           acl_file != NULL ? acl_file : "");
     return 0;
 }
 
 int
 main(int argc, char **argv)
 {
+    acl_file = getenv("PT_BENCH_MQTT_ACL");
+    if (acl_file != NULL && acl_file[0] == '\0')
+        acl_file = NULL;
     bench_pool = pt_test_bench_pool("bench_mqtt");
     if (bench_pool == NULL)
         return 1;

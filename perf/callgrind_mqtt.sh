@@ -32,6 +32,12 @@
 #   qos1        QoS 1 published and subscribed: PUBACK to the publisher,
 #               PUBLISH with a packet id to the subscriber, its PUBACK back
 #   qos1-b32    qos1 with 32 publishers per burst
+#   qos0-acl, qos0-ol-b32-acl
+#               qos0 and qos0-ol-b32 with perf/bench_mqtt.acl loaded
+#               (bench_mqtt --acl): every client logs in as user bench,
+#               whose section has 10 topic entries, beside 3 patterns; each
+#               PUBLISH runs pt_acl_may_publish() and is granted by the
+#               last entry it tries
 #
 # Columns (instructions per PUBLISH):
 #   total       the whole loop
@@ -47,6 +53,8 @@
 #               (conn_data: framing, parse, message build, route and trie
 #               match, delivery, and the pt_tcp_send/pt_tcp_recved calls it
 #               makes)
+#   acl         of which the ACL check (pt_mqtt_may_publish inclusive: the
+#               acquire load and branch, and with an ACL the check itself)
 #
 # Usage: perf/callgrind_mqtt.sh [--build DIR] [--n1 N] [--n2 N] [--top K]
 #                               [--keep DIR] [CASE...]
@@ -55,7 +63,7 @@
 #   --n1, --n2    poll loops of the two runs (default 2000 and 12000)
 #   --top K       functions listed per case (default 15; 0: none)
 #   --keep DIR    keep the callgrind.out files there
-#   CASE...       cases to run (default: all five)
+#   CASE...       cases to run (default: all)
 #
 # Exit status: 0 when every run succeeded, 1 when a run failed, 2 on a
 # usage or build error.
@@ -70,7 +78,8 @@ CG_NAME=callgrind_mqtt
 CG_BENCH=bench_mqtt
 CG_TAG=mqtt
 CG_TOP=15
-CG_CASES=(qos0 qos0-ol qos0-b32 qos0-ol-b32 qos1 qos1-b32)
+CG_CASES=(qos0 qos0-ol qos0-b32 qos0-ol-b32 qos1 qos1-b32 qos0-acl
+          qos0-ol-b32-acl)
 
 case_args() {
     case "$1" in
@@ -80,13 +89,15 @@ case_args() {
     qos0-ol-b32) echo "--offload --burst 32" ;;
     qos1) echo "--qos 1" ;;
     qos1-b32) echo "--qos 1 --burst 32" ;;
+    qos0-acl) echo "--acl perf/bench_mqtt.acl" ;;
+    qos0-ol-b32-acl) echo "--offload --burst 32 --acl perf/bench_mqtt.acl" ;;
     esac
 }
 
 # publishes per poll loop
 case_per_loop() {
     case "$1" in
-    *-b32) echo 32 ;;
+    *-b32|*-b32-acl) echo 32 ;;
     *) echo 1 ;;
     esac
 }
@@ -95,12 +106,12 @@ print_header() {
     printf 'bench_mqtt under callgrind, %s: N1=%s N2=%s poll loops\n' "$prog" \
         "$n1" "$n2"
     printf 'instructions per PUBLISH (see the header of perf/callgrind_mqtt.sh for the columns)\n'
-    printf '%-11s %8s %8s %7s %7s %7s %6s %9s %7s\n' case total input poll \
-        flush driver prep dataplane mqtt
+    printf '%-15s %8s %8s %7s %7s %7s %6s %9s %7s %5s\n' case total input \
+        poll flush driver prep dataplane mqtt acl
 }
 
 print_row() {
-    local input poll flush driver prep dp mqtt
+    local input poll flush driver prep dp mqtt acl
 
     input=$(incl pt_net_input)
     poll=$(incl pt_mqtt_core_poll)
@@ -109,8 +120,10 @@ print_row() {
     prep=$(echo "$(incl prep_publish) + $(incl prep_ack)" | bc -l)
     dp=$(echo "$input + $poll + $flush - $driver" | bc -l)
     mqtt=$(incl conn_data)
-    printf '%-11s %8.1f %8.1f %7.1f %7.1f %7.1f %6.1f %9.1f %7.1f\n' "$1" \
-        "$total" "$input" "$poll" "$flush" "$driver" "$prep" "$dp" "$mqtt"
+    acl=$(incl pt_mqtt_may_publish)
+    printf '%-15s %8.1f %8.1f %7.1f %7.1f %7.1f %6.1f %9.1f %7.1f %5.1f\n' \
+        "$1" "$total" "$input" "$poll" "$flush" "$driver" "$prep" "$dp" \
+        "$mqtt" "$acl"
 }
 
 cg_main "$@"
