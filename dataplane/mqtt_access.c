@@ -44,9 +44,9 @@ section(struct pt_mqtt_conn *c, const struct pt_acl_pub *pub,
     return c->acl_sec;
 }
 
-/* May c's client publish to (subscribe: subscribe to) name? */
-static inline bool
-may(struct pt_mqtt_conn *c, const char *name, size_t len, bool subscribe)
+bool
+pt_mqtt_acl_check(struct pt_mqtt_conn *c, const char *name, size_t len,
+                  bool subscribe)
 {
     const struct pt_acl_pub *pub = __atomic_load_n(&c->mc->b->acl,
                                                    __ATOMIC_ACQUIRE);
@@ -56,8 +56,8 @@ may(struct pt_mqtt_conn *c, const char *name, size_t len, bool subscribe)
     const char *uname;
     uint16_t ulen;
 
-    if (likely(pub == NULL))
-        return true;
+    if (pub == NULL)
+        return true;    /* removed since the caller looked */
     u = s != NULL ? pt_mqtt_user_of(c->mc->b, s->user) : NULL;
     uname = u != NULL ? u->name : NULL;
     ulen = u != NULL ? u->len : 0;
@@ -65,19 +65,6 @@ may(struct pt_mqtt_conn *c, const char *name, size_t len, bool subscribe)
     return (subscribe ? pt_acl_may_subscribe : pt_acl_may_publish)(
         pub->acl, sec, uname, ulen, s != NULL ? s->cid : "",
         s != NULL ? s->cid_len : 0, name, len);
-}
-
-bool
-pt_mqtt_may_publish(struct pt_mqtt_conn *c, const char *topic, size_t len)
-{
-    return may(c, topic, len, false);
-}
-
-bool
-pt_mqtt_may_subscribe(struct pt_mqtt_conn *c, const char *filter,
-                      size_t len)
-{
-    return may(c, filter, len, true);
 }
 
 /* ---- revoking what a reloaded ACL refuses ---- */
@@ -148,12 +135,9 @@ pt_mqtt_acl_sweep(struct pt_mqtt_core *mc)
 {
     const struct pt_acl_pub *pub = __atomic_load_n(&mc->b->acl,
                                                    __ATOMIC_ACQUIRE);
-    uint64_t gen = pub != NULL ? pub->gen : 0;
     struct sweep w = { .mc = mc, .pub = pub };
 
-    if (likely(gen == mc->acl_gen))
-        return;
-    mc->acl_gen = gen;
+    mc->acl_gen = pub != NULL ? pub->gen : 0;
     if (pub == NULL)
         return;             /* no ACL: nothing is refused */
     pt_actor_for_each(mc->sids, sweep_session, &w);

@@ -653,7 +653,7 @@ pt_mqtt_core_poll(struct pt_mqtt_core *mc, uint64_t now_ns)
         pt_mqtt_core_drain_peers(mc);
         pt_mqtt_admin_shutdown(mc, &sd);
     }
-    pt_mqtt_acl_sweep(mc);
+    pt_mqtt_acl_poll(mc);
     pt_timer_advance(mc->wheel, mc->now_ms, pt_mqtt_timer_fired, mc);
     pt_mqtt_route_quiescent(mc->b->route, mc->core);
     if (pt_mqtt_trie_gen(mc->trie) != mc->stats_gen) {

@@ -463,14 +463,41 @@ void pt_mqtt_conn_ack(struct pt_mqtt_conn *c, uint8_t type, uint16_t pid);
 void pt_mqtt_conn_arm(struct pt_mqtt_conn *c);
 void pt_mqtt_timer_fired(struct pt_timer *t, void *arg);
 
-/* mqtt_access.c: the ACL in force, for c's client (no ACL: allowed) */
-bool pt_mqtt_may_publish(struct pt_mqtt_conn *c, const char *topic,
-                         size_t len);
-bool pt_mqtt_may_subscribe(struct pt_mqtt_conn *c, const char *filter,
-                           size_t len);
-/** A new ACL was published: drop the subscriptions it refuses (once per
- * publication; cheap when nothing changed). */
+/* mqtt_access.c: the ACL in force, for c's client. The checks with no
+ * ACL loaded (the common case) are one load and a branch, inline; the
+ * rest is out of line. */
+bool pt_mqtt_acl_check(struct pt_mqtt_conn *c, const char *name, size_t len,
+                       bool subscribe);
+/** A new ACL was published: drop the subscriptions it refuses. */
 void pt_mqtt_acl_sweep(struct pt_mqtt_core *mc);
+
+static inline bool
+pt_mqtt_may_publish(struct pt_mqtt_conn *c, const char *topic, size_t len)
+{
+    if (likely(__atomic_load_n(&c->mc->b->acl, __ATOMIC_RELAXED) == NULL))
+        return true;
+    return pt_mqtt_acl_check(c, topic, len, false);
+}
+
+static inline bool
+pt_mqtt_may_subscribe(struct pt_mqtt_conn *c, const char *filter, size_t len)
+{
+    if (likely(__atomic_load_n(&c->mc->b->acl, __ATOMIC_RELAXED) == NULL))
+        return true;
+    return pt_mqtt_acl_check(c, filter, len, true);
+}
+
+/** Once per poll: sweep when the ACL publication changed since the last
+ * sweep (inside the read-side section: pub stays valid). */
+static inline void
+pt_mqtt_acl_poll(struct pt_mqtt_core *mc)
+{
+    const struct pt_acl_pub *pub = __atomic_load_n(&mc->b->acl,
+                                                   __ATOMIC_ACQUIRE);
+
+    if (unlikely((pub != NULL ? pub->gen : 0) != mc->acl_gen))
+        pt_mqtt_acl_sweep(mc);
+}
 
 /* mqtt_core.c: dispatch everything waiting in the rings from other
  * dataplane cores (not the control plane's) */

@@ -53,8 +53,8 @@
 #               (conn_data: framing, parse, message build, route and trie
 #               match, delivery, and the pt_tcp_send/pt_tcp_recved calls it
 #               makes)
-#   acl         of which the ACL check (pt_mqtt_may_publish inclusive: the
-#               acquire load and branch, and with an ACL the check itself)
+#   acl         of which the ACL check out of line (pt_mqtt_acl_check
+#               inclusive; with no ACL the inline test is all there is: 0)
 #
 # Usage: perf/callgrind_mqtt.sh [--build DIR] [--n1 N] [--n2 N] [--top K]
 #                               [--keep DIR] [CASE...]
@@ -120,7 +120,7 @@ print_row() {
     prep=$(echo "$(incl prep_publish) + $(incl prep_ack)" | bc -l)
     dp=$(echo "$input + $poll + $flush - $driver" | bc -l)
     mqtt=$(incl conn_data)
-    acl=$(incl pt_mqtt_may_publish)
+    acl=$(incl pt_mqtt_acl_check)
     printf '%-15s %8.1f %8.1f %7.1f %7.1f %7.1f %6.1f %9.1f %7.1f %5.1f\n' \
         "$1" "$total" "$input" "$poll" "$flush" "$driver" "$prep" "$dp" \
         "$mqtt" "$acl"
