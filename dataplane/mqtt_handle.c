@@ -245,7 +245,8 @@ handle_subscribe(struct pt_mqtt_conn *c, struct pt_mqtt_subscribe *sp)
     struct pt_bus_desc d = { .type = PT_BUS_SYNC, .id = c->id };
 
     while ((more = pt_mqtt_iter_next(&sp->it, &f, &qos)) == 1) {
-        bool new_route, allowed = pt_mqtt_may_subscribe(c, f.p, f.len);
+        bool allowed = pt_mqtt_may_subscribe(c, f.p, f.len);
+        bool new_route = false;
         int rc = -EACCES;
         uint8_t code = qos;
 
