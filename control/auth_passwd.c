@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 
 #include <petrel/auth.h>
+#include <petrel/siphash.h>
 
 #define PW_DIGEST_LEN 64            /* SHA-512 */
 #define PW_SALT_MAX 64
@@ -261,7 +262,7 @@ decode_hash(const char *h, size_t n, struct pw_user *u)
 static uint64_t
 user_hash(const struct pt_passwd *pw, const void *name, size_t len)
 {
-    return pt_auth_siphash(pw->key, name, len);
+    return pt_siphash(pw->key, name, len);
 }
 
 /* The user's slot, or the empty slot where it would go. */

@@ -43,6 +43,7 @@
 #include <sys/random.h>
 
 #include <petrel/auth.h>
+#include <petrel/siphash.h>
 
 #define THR_HASHED 0xff             /* klen of a key stored by hash */
 #define THR_MAX_ENTRIES (1u << 30)
@@ -71,61 +72,6 @@ struct pt_throttle {
     uint64_t blocks;
     uint8_t seed[16];
 };
-
-static inline uint64_t
-rotl(uint64_t x, int b)
-{
-    return (x << b) | (x >> (64 - b));
-}
-
-#define SIPROUND(v0, v1, v2, v3)                                            \
-    do {                                                                    \
-        v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);           \
-        v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                              \
-        v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                              \
-        v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);           \
-    } while (0)
-
-static inline uint64_t
-le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-uint64_t
-pt_auth_siphash(const uint8_t key[16], const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    uint64_t k0 = le64(key), k1 = le64(key + 8);
-    uint64_t v0 = k0 ^ 0x736f6d6570736575ull;
-    uint64_t v1 = k1 ^ 0x646f72616e646f6dull;
-    uint64_t v2 = k0 ^ 0x6c7967656e657261ull;
-    uint64_t v3 = k1 ^ 0x7465646279746573ull;
-    uint64_t m, b = (uint64_t)len << 56;
-    size_t i, tail = len & 7;
-
-    for (i = 0; i + 8 <= len; i += 8) {
-        m = le64(p + i);
-        v3 ^= m;
-        SIPROUND(v0, v1, v2, v3);
-        SIPROUND(v0, v1, v2, v3);
-        v0 ^= m;
-    }
-    for (size_t j = 0; j < tail; j++)
-        b |= (uint64_t)p[i + j] << (8 * j);
-    v3 ^= b;
-    SIPROUND(v0, v1, v2, v3);
-    SIPROUND(v0, v1, v2, v3);
-    v0 ^= b;
-    v2 ^= 0xff;
-    for (int r = 0; r < 4; r++)
-        SIPROUND(v0, v1, v2, v3);
-    return v0 ^ v1 ^ v2 ^ v3;
-}
 
 struct pt_throttle *
 pt_throttle_create(uint32_t entries)
@@ -177,7 +123,7 @@ pt_throttle_destroy(struct pt_throttle *t)
 static uint64_t
 key_hash(const struct pt_throttle *t, const void *key, size_t len)
 {
-    return pt_auth_siphash(t->seed, key, len);
+    return pt_siphash(t->seed, key, len);
 }
 
 /* The link that holds key's entry (index + 1), or the chain's final 0. */

@@ -201,15 +201,6 @@ on_login(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
     who.port = lg.src_port;
     who.clean = lg.clean;
     pt_mqtt_copy(m, sizeof(lg), lg.cid_len, cid);
-    if (lg.cid_len == 0) {
-        /* MQTT-3.1.3-6: the server assigns a unique id; nobody can take
-         * it over, so it needs no registry entry beyond its session */
-        struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id,
-                                  .arg = who.user };
-
-        pt_bctl_send_must(x, core, &ok);
-        return;
-    }
     e = pt_strmap_get(x->reg, cid, lg.cid_len);
     if (e == NULL) {
         struct pt_bus_desc ok = { .type = PT_BUS_LOGIN_OK, .id = d->id,

@@ -17,9 +17,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/random.h>
+
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include <petrel/log.h>
 #include <petrel/tcp.h>
@@ -240,6 +243,14 @@ pt_mqtt_core_create(struct pt_broker *b, unsigned core, struct pt_tcp *tcp,
     }
     mc->b = b;
     mc->core = core;
+    /* the key of server-assigned client ids (mqtt_handle.c): they must not
+     * be guessable, or a client could take another's session over */
+    if (getrandom(mc->id_key, sizeof(mc->id_key), 0) !=
+        (ssize_t)sizeof(mc->id_key)) {
+        uint64_t r[2] = { rte_rand(), rte_rand() };
+
+        memcpy(mc->id_key, r, sizeof(r));
+    }
     mc->tcp = tcp;
     mc->pool = pool;
     mc->now_ms = now_ns / 1000000u;

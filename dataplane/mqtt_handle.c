@@ -12,9 +12,11 @@
  * Threading: the core's lcore only.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <petrel/log.h>
+#include <petrel/siphash.h>
 #include <petrel/tcp.h>
 
 #include "mqtt_priv.h"
@@ -52,12 +54,34 @@ blob_append_span(struct rte_mempool *pool, struct rte_mbuf **head,
     return left == 0 ? 0 : -EINVAL;
 }
 
+/*
+ * MQTT-3.1.3-6: a client with an empty id (clean session, the codec saw to
+ * that) gets one from the server: "auto-" and 128 bits in UUID form, as
+ * Mosquitto does. They come from a keyed hash (a random key per core), so
+ * nobody can guess another client's id to take its session over; with an
+ * id like any other it is listed, shown and kicked like any other.
+ */
+static void
+assign_client_id(struct pt_mqtt_core *mc, const struct pt_mqtt_conn *c,
+                 struct pt_mqtt_session *s)
+{
+    uint64_t n = ++mc->auto_ids;
+    uint64_t h = pt_siphash_2w(mc->id_key, c->id, n);
+    uint64_t l = pt_siphash_2w(mc->id_key, ~c->id, n);
+    int len = snprintf(s->cid, sizeof(s->cid),
+                       "auto-%08x-%04x-%04x-%04x-%012llx",
+                       (unsigned)(h >> 32), (unsigned)(h >> 16) & 0xffff,
+                       (unsigned)h & 0xffff, (unsigned)(l >> 48),
+                       (unsigned long long)(l & 0xffffffffffffull));
+
+    s->cid_len = (uint8_t)len;
+}
+
 static void
 handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
 {
     struct pt_mqtt_core *mc = c->mc;
     struct pt_bus_login lg = {
-        .cid_len = cp->client_id.len,
         .user_len = cp->has_username ? cp->username.len : 0,
         .clean = cp->clean_session,
         .has_user = cp->has_username,
@@ -85,8 +109,13 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
     /* a provisional session holds the client id until the login answer */
     memset(s, 0, offsetof(struct pt_mqtt_session, cid));
     s->clean = cp->clean_session;
-    s->cid_len = (uint8_t)cp->client_id.len;
-    memcpy(s->cid, cp->client_id.p, cp->client_id.len);
+    if (cp->client_id.len == 0) {
+        assign_client_id(mc, c, s);
+    } else {
+        s->cid_len = (uint8_t)cp->client_id.len;
+        memcpy(s->cid, cp->client_id.p, cp->client_id.len);
+    }
+    lg.cid_len = s->cid_len;
     c->s = s;
     c->clean = cp->clean_session;
     c->keepalive = cp->keepalive;
@@ -103,8 +132,8 @@ handle_connect(struct pt_mqtt_conn *c, const struct pt_mqtt_connect *cp)
         }
     }
     if (pt_mqtt_blob_append(mc->pool, &head, &tail, &lg, sizeof(lg)) != 0 ||
-        pt_mqtt_blob_append(mc->pool, &head, &tail, cp->client_id.p,
-                            cp->client_id.len) != 0 ||
+        pt_mqtt_blob_append(mc->pool, &head, &tail, s->cid, s->cid_len) !=
+            0 ||
         (cp->has_username &&
          pt_mqtt_blob_append(mc->pool, &head, &tail, cp->username.p,
                              cp->username.len) != 0) ||

@@ -375,6 +375,8 @@ struct pt_mqtt_core {
     uint64_t txq_limit;              /* mqtt.max_packet + tcp.snd_buf */
     uint32_t syncs_pending;          /* SYNC sent, ACK not back */
     uint64_t acl_gen;                /* ACL publication last swept */
+    uint64_t auto_ids;               /* client ids assigned so far */
+    uint8_t id_key[16];              /* SipHash key of assigned ids */
     uint8_t shutdown;                /* last PT_SHUTDOWN_* phase asked */
     uint8_t shutdown_close;          /* CLOSE asked, not yet done */
     struct pt_fanout_ent *fanout;    /* PT_FANOUT_SIZE entries */

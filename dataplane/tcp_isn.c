@@ -24,38 +24,9 @@
  */
 #include <string.h>
 
+#include <petrel/siphash.h>
+
 #include "tcp_priv.h"
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-#define SIPROUND                                                              \
-    do {                                                                      \
-        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);             \
-        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                \
-        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                \
-        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);             \
-    } while (0)
-
-/* SipHash-2-4 of two 64-bit words (the only message shape we need). */
-static uint64_t
-siphash_2w(const uint8_t key[16], uint64_t m0, uint64_t m1)
-{
-    uint64_t k0, k1, v0, v1, v2, v3;
-    const uint64_t b = (uint64_t)16 << 56; /* message length 16 */
-
-    memcpy(&k0, key, 8);
-    memcpy(&k1, key + 8, 8);
-    v0 = k0 ^ 0x736f6d6570736575ull;
-    v1 = k1 ^ 0x646f72616e646f6dull;
-    v2 = k0 ^ 0x6c7967656e657261ull;
-    v3 = k1 ^ 0x7465646279746573ull;
-    v3 ^= m0; SIPROUND; SIPROUND; v0 ^= m0;
-    v3 ^= m1; SIPROUND; SIPROUND; v0 ^= m1;
-    v3 ^= b; SIPROUND; SIPROUND; v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND; SIPROUND; SIPROUND; SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
 
 static inline uint64_t
 tuple_word(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
@@ -69,7 +40,7 @@ uint32_t
 pt_tcp_isn(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
            uint16_t lport)
 {
-    uint64_t f = siphash_2w(tcp->isn_key, tuple_word(tcp, raddr, rport, lport),
+    uint64_t f = pt_siphash_2w(tcp->isn_key, tuple_word(tcp, raddr, rport, lport),
                             tcp->net->ip);
 
     return (uint32_t)f + (uint32_t)(tcp->now_ns / 4000);
@@ -83,7 +54,7 @@ static uint32_t
 cookie_hash(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
             uint16_t lport, uint32_t peer_isn, uint32_t t)
 {
-    uint64_t h = siphash_2w(tcp->cookie_key,
+    uint64_t h = pt_siphash_2w(tcp->cookie_key,
                             tuple_word(tcp, raddr, rport, lport),
                             ((uint64_t)t << 32) | peer_isn);
 

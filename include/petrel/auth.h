@@ -212,10 +212,4 @@ struct pt_throttle_stats {
 void pt_throttle_stats(const struct pt_throttle *t,
                        struct pt_throttle_stats *st);
 
-/**
- * SipHash-2-4 of data under a 16-byte key: the keyed hash of the password
- * table's index and the throttle table's long keys. Any thread.
- */
-uint64_t pt_auth_siphash(const uint8_t key[16], const void *data, size_t len);
-
 #endif /* PETREL_AUTH_H */

@@ -93,7 +93,7 @@ expect_answer(struct answers *a, uint64_t ticket, ...)
 struct listed {
     unsigned n;
     struct {
-        char cid[32];
+        char cid[64];
         char state[16];
         char user[16];
         unsigned core;
@@ -303,6 +303,48 @@ test_mqtt_broker_admin_operator(void **state)
 
 /* ---- 2. graceful stop ---- */
 
+/* MQTT-3.1.3-6: an empty client id gets "auto-" and 128 bits in UUID
+ * form from the core, unique per connection, and is then a registry entry
+ * like any other: listed, shown, kicked (and gone when it closes). */
+static void
+test_mqtt_broker_admin_assigned_id(void **state)
+{
+    struct rig *rig = open_rig(2, NULL);
+    struct pt_broker *b = rig_broker(rig);
+    struct answers ans = { 0 };
+    struct listed l = { 0 };
+    struct rig_client *a = client(rig, 0, ""), *c = client(rig, 1, "");
+
+    (void)state;
+    pt_broker_ctl_on_answer(b, on_answer, &ans);
+    assert_int_equal(pt_broker_ctl_clients(b, "auto-", true, 8, client_fn,
+                                           &l), 2);
+    for (unsigned i = 0; i < 2; i++) {
+        const char *id = l.e[i].cid;
+
+        assert_int_equal(strlen(id), 41);
+        assert_int_equal(strspn(id + 5, "0123456789abcdef-"), 36);
+        assert_true(id[13] == '-' && id[18] == '-' && id[23] == '-' &&
+                    id[28] == '-');
+    }
+    assert_string_not_equal(l.e[0].cid, l.e[1].cid);
+    assert_int_equal(pt_broker_ctl_query(b, l.e[0].cid, 41, PT_BROKER_SHOW,
+                                         7), 0);
+    rig_poll(rig);
+    expect_answer(&ans, 7, "\"state\":\"connected\"", "\"client_id\":\"auto-",
+                  NULL);
+    assert_int_equal(pt_broker_ctl_query(b, l.e[1].cid, 41, PT_BROKER_KICK,
+                                         8), 0);
+    rig_poll(rig);
+    expect_answer(&ans, 8, "\"kicked\":true", NULL);
+    expect_closed(l.e[1].core == 0 ? a : c);
+    disconnect(l.e[1].core == 0 ? c : a);
+    rig_poll(rig);
+    assert_int_equal(pt_broker_ctl_clients(b, NULL, false, 8, client_fn,
+                                           &l), 0);
+    close_rig(rig);
+}
+
 static void
 test_mqtt_broker_admin_shutdown(void **state)
 {
@@ -385,6 +427,7 @@ main(void)
 #define T(f) cmocka_unit_test_teardown(f, teardown)
     const struct CMUnitTest tests[] = {
         T(test_mqtt_broker_admin_operator),
+        T(test_mqtt_broker_admin_assigned_id),
         T(test_mqtt_broker_admin_shutdown),
     };
 #undef T
