@@ -30,6 +30,7 @@
 #include <petrel/acl.h>
 
 #include "pt_bench.h"
+#include "pt_test.h"
 
 #define USERS 1000
 #define NTOPICS 256
@@ -43,10 +44,7 @@ static uint64_t rng = 88172645463325252ull;
 static uint32_t
 rnd(uint32_t n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
+    return pt_test_rnd(&rng, n);
 }
 
 /* The file: USERS users, dev0042 with `entries` topic entries. */

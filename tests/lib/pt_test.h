@@ -19,6 +19,18 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+/** xorshift64: a small, fast, seeded generator for tests and benchmarks
+ * (deterministic for a seed; not for anything secret). @return a number
+ * below n (n > 0) and advances *state. */
+static inline uint32_t
+pt_test_rnd(uint64_t *state, uint32_t n)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return (uint32_t)(*state % n);
+}
+
 /** Start a throwaway EAL once per process. @return 0 or -1. */
 int pt_test_eal_init(void);
 

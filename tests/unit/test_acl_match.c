@@ -24,6 +24,7 @@
 #include <petrel/acl.h>
 
 #include "pt_acl_test.h"
+#include "pt_test.h"
 /* ---- patterns ---- */
 
 static void
@@ -391,10 +392,7 @@ static unsigned scale = 1;
 static unsigned
 rnd(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return pt_test_rnd(&rng, n);
 }
 
 /* MQTT matching, written straight from the spec over NUL-terminated

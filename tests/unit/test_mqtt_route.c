@@ -248,10 +248,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 static unsigned
 rnd(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return pt_test_rnd(&rng, n);
 }
 
 static void

@@ -430,10 +430,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static unsigned
 rnd(unsigned n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
+    return pt_test_rnd(&rng, n);
 }
 
 static void
