@@ -632,9 +632,9 @@ on_route(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
 
 /* ---- $SYS ---- */
 
-static void
-sys_publish(struct pt_broker_ctl *x, const char *topic, const char *fmt,
-            ...)
+void
+pt_bctl_sys_publish(struct pt_broker_ctl *x, const char *topic,
+                    const char *fmt, ...)
 {
     struct pt_broker *b = x->b;
     char payload[64];
@@ -683,25 +683,26 @@ sys_tick(struct pt_broker_ctl *x, uint64_t now_ns)
         pt_mqtt_trie_stats(mc->trie, &ts);
         subs += ts.subs_used;
     }
-    sys_publish(x, "$SYS/broker/version", "petrel %s", PT_VERSION);
-    sys_publish(x, "$SYS/broker/uptime", "%lu seconds",
-                (unsigned long)((now_ns - x->started_ns) / 1000000000u));
-    sys_publish(x, "$SYS/broker/clients/connected", "%lu",
-                (unsigned long)connected);
-    sys_publish(x, "$SYS/broker/clients/total", "%lu",
-                (unsigned long)x->st.clients);
-    sys_publish(x, "$SYS/broker/messages/received", "%lu",
-                (unsigned long)sum[PT_MQTT_C_PUB_RX]);
-    sys_publish(x, "$SYS/broker/messages/sent", "%lu",
-                (unsigned long)sum[PT_MQTT_C_PUB_TX]);
-    sys_publish(x, "$SYS/broker/subscriptions/count", "%lu",
-                (unsigned long)subs);
-    sys_publish(x, "$SYS/broker/retained messages/count", "%lu",
-                (unsigned long)x->st.retained);
-    sys_publish(x, "$SYS/broker/bytes/received", "%lu",
-                (unsigned long)sum[PT_MQTT_C_RX_BYTES]);
-    sys_publish(x, "$SYS/broker/bytes/sent", "%lu",
-                (unsigned long)sum[PT_MQTT_C_TX_BYTES]);
+    pt_bctl_sys_publish(x, "$SYS/broker/version", "petrel %s", PT_VERSION);
+    pt_bctl_sys_publish(x, "$SYS/broker/uptime", "%lu seconds",
+                        (unsigned long)((now_ns - x->started_ns) / 1000000000u));
+    pt_bctl_sys_publish(x, "$SYS/broker/clients/connected", "%lu",
+                        (unsigned long)connected);
+    pt_bctl_sys_publish(x, "$SYS/broker/clients/total", "%lu",
+                        (unsigned long)x->st.clients);
+    pt_bctl_sys_publish(x, "$SYS/broker/messages/received", "%lu",
+                        (unsigned long)sum[PT_MQTT_C_PUB_RX]);
+    pt_bctl_sys_publish(x, "$SYS/broker/messages/sent", "%lu",
+                        (unsigned long)sum[PT_MQTT_C_PUB_TX]);
+    pt_bctl_sys_publish(x, "$SYS/broker/subscriptions/count", "%lu",
+                        (unsigned long)subs);
+    pt_bctl_sys_publish(x, "$SYS/broker/retained messages/count", "%lu",
+                        (unsigned long)x->st.retained);
+    pt_bctl_sys_publish(x, "$SYS/broker/bytes/received", "%lu",
+                        (unsigned long)sum[PT_MQTT_C_RX_BYTES]);
+    pt_bctl_sys_publish(x, "$SYS/broker/bytes/sent", "%lu",
+                        (unsigned long)sum[PT_MQTT_C_TX_BYTES]);
+    pt_bctl_rules_sys(x);
 }
 
 /* ---- the poll ---- */
@@ -776,6 +777,7 @@ pt_broker_ctl_poll(struct pt_broker *b, uint64_t now_ns)
     }
     syncs_advance(x);
     pt_bctl_auth_poll(x);
+    pt_bctl_rules_poll(x);
     if (b->cfg->mqtt_sys_interval_s != 0 && now_ns >= x->next_sys_ns) {
         if (x->next_sys_ns != 0)
             sys_tick(x, now_ns);
@@ -802,7 +804,8 @@ pt_broker_ctl_attach(struct pt_broker *b)
         return -ENOMEM;
     }
     b->ctl = x;
-    if (pt_bctl_auth_init(x) != 0 || pt_bctl_admin_init(x) != 0) {
+    if (pt_bctl_auth_init(x) != 0 || pt_bctl_admin_init(x) != 0 ||
+        pt_bctl_rules_init(x) != 0) {
         pt_broker_ctl_detach(b);
         return -ENOMEM;
     }
@@ -843,6 +846,7 @@ pt_broker_ctl_detach(struct pt_broker *b)
     }
     for (unsigned i = 0; i < PT_MQTT_ROUTE_MAX_CORES; i++)
         refused_clear(x, i);
+    pt_bctl_rules_fini(x);
     pt_bctl_admin_fini(x);
     pt_bctl_auth_fini(x);
     pt_strmap_each(x->reg, free_reg, NULL);

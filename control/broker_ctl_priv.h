@@ -6,7 +6,8 @@
  *   broker_auth.c   credentials (password file, throttling), user names,
  *                   the ACL and its RCU publication;
  *   broker_admin.c  what the operator asks: clients, sessions, routes,
- *                   queries to cores and their answers, graceful stop.
+ *                   queries to cores and their answers, graceful stop;
+ *   broker_rules.c  the content rules: publication, per-rule counts.
  *
  * Threading: control-plane thread only, like everything in them.
  */
@@ -64,11 +65,13 @@ struct sync {
     uint64_t seq;            /* route changes it waits for */
 };
 
-/* An ACL publication waiting for its grace period before it is freed. */
+/* A publication (ACL or rules) waiting for its grace period before it is
+ * freed. */
 struct retire {
     struct retire *next;
-    struct pt_acl_pub *pub;
-    uint64_t token;          /* rte_rcu_qsbr_start() */
+    struct pt_acl_pub *pub;          /* on the ACL list */
+    struct pt_rules_pub *rules;      /* on the rules list */
+    uint64_t token;                  /* rte_rcu_qsbr_start() */
 };
 
 struct pt_broker_ctl {
@@ -90,6 +93,10 @@ struct pt_broker_ctl {
     uint32_t n_users;                /* indexes used; 0 is anonymous */
     struct retire *retire;           /* old ACLs in their grace period */
     uint64_t acl_gen;                /* last publication's generation */
+
+    /* content rules (broker_rules.c) */
+    struct retire *rules_retire;     /* old rules in their grace period */
+    struct pt_strmap *rule_totals;   /* rule id -> struct rule_total */
 
     /* the operator (broker_admin.c) */
     struct pt_strmap *routes;        /* filter -> core mask (a pointer) */
@@ -114,6 +121,18 @@ int pt_bctl_send(struct pt_broker_ctl *x, unsigned core,
 /** The same for replies that must not be lost (spins briefly). */
 void pt_bctl_send_must(struct pt_broker_ctl *x, unsigned core,
                        struct pt_bus_desc *d);
+/** Publish a retained $SYS message (payload formatted). */
+void pt_bctl_sys_publish(struct pt_broker_ctl *x, const char *topic,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* broker_rules.c */
+int pt_bctl_rules_init(struct pt_broker_ctl *x);
+void pt_bctl_rules_fini(struct pt_broker_ctl *x);
+/** Fold and free rules publications whose grace period has ended. */
+void pt_bctl_rules_poll(struct pt_broker_ctl *x);
+/** $SYS/broker/rules/<id>/matches for the rules whose count moved. */
+void pt_bctl_rules_sys(struct pt_broker_ctl *x);
 
 /* broker_auth.c */
 int pt_bctl_auth_init(struct pt_broker_ctl *x);

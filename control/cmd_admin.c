@@ -17,7 +17,7 @@
  * read into fresh settings; a parse error rejects the whole reload. Each
  * run-time key whose value differs is applied as above; a key that would
  * need a restart is listed, not applied. The password file and the ACL
- * are re-read whether or not their paths changed (their contents may
+ * (and the content rules) are re-read whether or not their paths changed (their contents may
  * have); a file that fails keeps the old one in force and the answer is
  * an error saying so.
  *
@@ -66,6 +66,8 @@ apply_key(struct pt_admin *a, const char *key, char *err, size_t errlen)
         return pt_broker_ctl_load_passwd(a->broker, err, errlen);
     if (strcmp(key, "auth.acl_file") == 0)
         return pt_broker_ctl_load_acl(a->broker, err, errlen);
+    if (strcmp(key, "rules.file") == 0)
+        return pt_broker_ctl_load_rules(a->broker, err, errlen);
     return 0;
 }
 
@@ -155,7 +157,7 @@ pt_admin_reload(struct pt_admin *a, struct pt_buf *out)
     struct pt_config fresh;
     struct pt_buf applied = { 0 }, restart = { 0 }, errs = { 0 };
     char err[512];
-    bool files_done[2] = { false, false };
+    bool files_done[3] = { false, false, false };
     int rc = 0;
 
     pt_config_defaults(&fresh);
@@ -192,6 +194,8 @@ pt_admin_reload(struct pt_admin *a, struct pt_buf *out)
             files_done[0] = true;
         if (strcmp(info[i].key, "auth.acl_file") == 0)
             files_done[1] = true;
+        if (strcmp(info[i].key, "rules.file") == 0)
+            files_done[2] = true;
         if (set_live(a, info[i].key, want, "reload", &msg) != 0) {
             pt_buf_printf(&errs, "%s%.*s", errs.len ? "; " : "",
                           (int)msg.len, msg.data);
@@ -215,6 +219,11 @@ pt_admin_reload(struct pt_admin *a, struct pt_buf *out)
         pt_buf_printf(&errs, "%s%s", errs.len ? "; " : "", err);
         rc = -EINVAL;
     }
+    if (a->broker != NULL && !files_done[2] &&
+        pt_broker_ctl_load_rules(a->broker, err, sizeof(err)) != 0) {
+        pt_buf_printf(&errs, "%s%s", errs.len ? "; " : "", err);
+        rc = -EINVAL;
+    }
     if (rc != 0) {
         pt_buf_printf(out, "reload incomplete (what failed stays as it "
                       "was): %.*s", (int)errs.len, errs.data);
@@ -225,7 +234,8 @@ pt_admin_reload(struct pt_admin *a, struct pt_buf *out)
         else
             pt_buf_printf(out, "null");
         pt_buf_printf(out, ",\"applied\":[%.*s],\"restart_needed\":[%.*s],"
-                      "\"password_file\":\"reloaded\",\"acl\":\"reloaded\"}",
+                      "\"password_file\":\"reloaded\",\"acl\":\"reloaded\","
+                      "\"rules\":\"reloaded\"}",
                       (int)applied.len, applied.data ? applied.data : "",
                       (int)restart.len, restart.data ? restart.data : "");
     }

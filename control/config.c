@@ -222,6 +222,11 @@ static const struct key keys[] = {
       16777216, false, "distinct user names the broker knows at once (from "
       "the password file, the ACL file and logins); a login with a new name "
       "beyond gets CONNACK 0x03" },
+    { "rules.file", KT_STRING, F(rules_file), S(rules_file), 0, "", 0, 0,
+      true, "content rules file (docs/rules.md): Hyperscan patterns every "
+      "PUBLISH is scanned against; empty: none. Re-read by `rules reload`, "
+      "`reload` and SIGHUP; a file that does not compile keeps the rules "
+      "in force" },
     { "health.stall_ms", KT_U32, F(health_stall_ms), 0, 0, "500", 10, 60000,
       true, "a dataplane core whose heartbeat has not moved for this long "
       "is reported stalled" },

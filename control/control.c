@@ -267,7 +267,8 @@ pt_control_create(struct pt_config *cfg, struct pt_dp *dp,
         char err[512];
 
         if (pt_broker_ctl_load_passwd(cp->broker, err, sizeof(err)) != 0 ||
-            pt_broker_ctl_load_acl(cp->broker, err, sizeof(err)) != 0) {
+            pt_broker_ctl_load_acl(cp->broker, err, sizeof(err)) != 0 ||
+            pt_broker_ctl_load_rules(cp->broker, err, sizeof(err)) != 0) {
             fprintf(stderr, "petreld: %s\n", err);
             errno = EINVAL;
             goto fail;
@@ -288,7 +289,8 @@ pt_control_create(struct pt_config *cfg, struct pt_dp *dp,
         pt_cmd_stats_register(cp->ctl, dp) != 0 ||
         pt_cmd_config_register(cp->ctl, cfg) != 0 ||
         (cp->broker != NULL &&
-         pt_cmd_broker_register(cp->ctl, cp->broker, dp, cfg) != 0)) {
+         (pt_cmd_broker_register(cp->ctl, cp->broker, dp, cfg) != 0 ||
+          pt_cmd_rules_register(cp->ctl, cp->broker, cfg) != 0))) {
         errno = EEXIST;
         goto fail;
     }

@@ -24,6 +24,7 @@
 #include <rte_version.h>
 
 #include <petrel/broker.h>
+#include <petrel/rules.h>
 #include <petrel/ctl.h>
 #include <petrel/log.h>
 #include <petrel/metrics.h>
@@ -181,12 +182,38 @@ collect(struct pt_metrics *m)
     s->uptime_s = (double)(pt_ctl_now_ms() - m->started_ms) / 1000.0;
 }
 
+struct rule_out {
+    struct pt_buf *out;
+    unsigned n;
+};
+
+static void
+rule_sample(void *arg, const struct pt_rule_info *r, uint64_t matches)
+{
+    struct rule_out *ro = arg;
+
+    if (ro->n++ == 0)
+        put_header(ro->out, "rule_matches", true,
+                   "messages a content rule matched (rules.file), by rule "
+                   "id, since start");
+    pt_buf_printf(ro->out, "petrel_rule_matches_total{rule=\"%u\","
+                  "action=\"%s\",scope=\"%s\"} %" PRIu64 "\n", r->id,
+                  pt_rule_action_name(r->action),
+                  pt_rule_scope_name(r->scope), matches);
+}
+
 void
 pt_metrics_render(struct pt_metrics *m, struct pt_buf *out)
 {
+    struct rule_out ro = { .out = out };
+
     ASSERT_OWNER(m);
     collect(m);
     pt_metrics_render_snap(&m->snap, out);
+    /* the content rules change with the file: a family of their own,
+     * read live (the control thread owns their counts) */
+    if (m->broker != NULL)
+        pt_broker_ctl_rules(m->broker, rule_sample, &ro);
 }
 
 static void

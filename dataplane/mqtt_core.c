@@ -81,7 +81,7 @@ pt_broker_memory(const struct pt_config *cfg, unsigned n)
         (uint64_t)cfg->mqtt_max_sessions * 16 +
         (uint64_t)cfg->mqtt_max_subscriptions * 160 +
         (uint64_t)cfg->mqtt_queue_entries * (sizeof(struct pt_mqtt_qent) + 64) +
-        cfg->mqtt_max_packet + (PT_MQTT_WHEEL_SLOTS * 16) +
+        2ull * cfg->mqtt_max_packet + (PT_MQTT_WHEEL_SLOTS * 16) +
         sizeof(struct pt_fanout_ent) * PT_FANOUT_SIZE;
 
     return (uint64_t)(n + 1) * (n + 1) * ring + n * per_core +
@@ -286,9 +286,11 @@ pt_mqtt_core_create(struct pt_broker *b, unsigned core, struct pt_tcp *tcp,
     mc->txq_limit = (uint64_t)cfg->mqtt_max_packet + cfg->tcp_snd_buf;
     mc->pscratch = rte_malloc_socket("pt_mqtt_scratch", mc->pscratch_len, 0,
                                      socket_id);
+    mc->rbuf = rte_malloc_socket("pt_mqtt_rbuf", mc->pscratch_len, 0,
+                                 socket_id);
     if (mc->conns == NULL || mc->actors == NULL || mc->sids == NULL ||
         mc->trie == NULL || mc->wheel == NULL || mc->pscratch == NULL ||
-        mc->fanout == NULL)
+        mc->rbuf == NULL || mc->fanout == NULL)
         goto nomem;
     mc->st.conn_bytes = mc->conns->elt_size + mc->conns->header_size +
                         mc->conns->trailer_size + 16;
@@ -346,6 +348,7 @@ pt_mqtt_core_free(struct pt_mqtt_core *mc)
     if (mc->trie != NULL && mc->b->route != NULL)
         pt_mqtt_route_reader_unregister(mc->b->route, mc->core);
     rte_free(mc->pscratch);
+    rte_free(mc->rbuf);
     rte_free(mc->fanout);
     pt_timer_wheel_free(mc->wheel);
     pt_mqtt_trie_free(mc->trie);

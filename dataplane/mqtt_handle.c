@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <petrel/log.h>
+#include <petrel/rules.h>
 #include <petrel/siphash.h>
 #include <petrel/tcp.h>
 
@@ -192,6 +193,21 @@ handle_publish(struct pt_mqtt_conn *c, const struct pt_mqtt_publish *p)
          * client does not send it again and again */
         pt_mqtt_count(mc, PT_MQTT_C_ACL_PUB_DENIED, 1);
         denied = true;
+    }
+    if (!denied &&
+        unlikely(__atomic_load_n(&mc->b->rules, __ATOMIC_RELAXED) != NULL)) {
+        int action = pt_mqtt_rules_check(c, p);
+
+        if (action == PT_RULE_DISCONNECT) {
+            pt_mqtt_count(mc, PT_MQTT_C_RULE_DISCONNECTED, 1);
+            pt_mqtt_conn_close(c, true);
+            return;
+        }
+        if (action == PT_RULE_DROP) {
+            /* acknowledged all the same, as a denied PUBLISH is */
+            pt_mqtt_count(mc, PT_MQTT_C_RULE_DROPPED, 1);
+            denied = true;
+        }
     }
     if (p->qos == 2) {
         if (rx_qos2_find(s, p->packet_id, NULL) != NULL) {

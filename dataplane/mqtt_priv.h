@@ -42,6 +42,8 @@
 
 struct pt_acl;          /* include/petrel/acl.h */
 struct pt_acl_section;
+struct pt_rules;         /* include/petrel/rules.h */
+struct pt_rules_scratch;
 
 /** Longest client id a session keeps (longer: CONNACK 0x02). */
 #define PT_MQTT_CID_MAX 128
@@ -321,6 +323,18 @@ struct pt_broker {
     struct pt_acl_pub *acl;          /* RCU-published (acquire load inside
                                       * a read-side section); NULL = every
                                       * topic allowed */
+    struct pt_rules_pub *rules;      /* likewise; NULL = no content rules */
+};
+
+/** The content rules as published to the cores: the compiled set, one
+ * Hyperscan scratch per core and the per-rule hit counters of each core
+ * (hits[core * n + i], written by that core only). Freed after a grace
+ * period, its counts folded into the control plane's totals. */
+struct pt_rules_pub {
+    struct pt_rules *rules;
+    unsigned n;                      /* rules */
+    uint64_t *hits;                  /* [cores][n] */
+    struct pt_rules_scratch *scratch[64];
 };
 
 /** The user name behind an index (NULL: anonymous). Any thread that got
@@ -381,6 +395,8 @@ struct pt_mqtt_core {
     uint8_t shutdown_close;          /* CLOSE asked, not yet done */
     struct pt_fanout_ent *fanout;    /* PT_FANOUT_SIZE entries */
     uint8_t *pscratch;               /* parser scratch: mqtt.max_packet */
+    uint8_t *rbuf;                   /* a payload made contiguous for the
+                                      * content rules: mqtt.max_packet */
     uint32_t pscratch_len;
     struct pt_mqtt_stats st;
 };
@@ -470,6 +486,12 @@ void pt_mqtt_timer_fired(struct pt_timer *t, void *arg);
  * rest is out of line. */
 bool pt_mqtt_acl_check(struct pt_mqtt_conn *c, const char *name, size_t len,
                        bool subscribe);
+/* mqtt_rules.c: the content rules' verdict on a PUBLISH (rules loaded:
+ * the caller checked pt_broker.rules). @return enum pt_rule_action, or -1
+ * when no rule decided. */
+int pt_mqtt_rules_check(struct pt_mqtt_conn *c,
+                        const struct pt_mqtt_publish *p);
+
 /** A new ACL was published: drop the subscriptions it refuses. */
 void pt_mqtt_acl_sweep(struct pt_mqtt_core *mc);
 

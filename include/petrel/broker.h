@@ -92,6 +92,10 @@ enum pt_mqtt_violation {
     X(ACL_SUB_DENIED, "mqtt_acl_subscribe_denied", "SUBSCRIBE filters answered 0x80: the ACL denies them") \
     X(ACL_WILL_DENIED, "mqtt_acl_will_denied", "wills not published: the ACL denies the topic to its client") \
     X(ACL_REVOKED, "mqtt_acl_revoked", "subscriptions dropped because a reloaded ACL refuses them") \
+    X(RULE_SCANNED, "mqtt_rules_scanned", "PUBLISH scanned against the content rules") \
+    X(RULE_DROPPED, "mqtt_rules_dropped", "PUBLISH not routed: a content rule says drop (acknowledged all the same)") \
+    X(RULE_DISCONNECTED, "mqtt_rules_disconnected", "connections closed: a PUBLISH matched a disconnect rule (not routed)") \
+    X(RULE_ERRORS, "mqtt_rules_errors", "scans Hyperscan failed (the message passed)") \
     X(KICKED, "mqtt_kicked", "connections closed by the operator (`clients kick`; will published)") \
     X(SHUTDOWN_CLOSED, "mqtt_shutdown_closed", "connections closed by a graceful shutdown (will published)") \
     X(SHUTDOWN_REFUSED, "mqtt_shutdown_refused", "connections refused while shutting down (RST)") \
@@ -142,6 +146,9 @@ struct pt_mqtt_stats {
     X(passwd_users, "password_file_users", G, "users in the password file in force") \
     X(acl_rules, "acl_rules", G, "topic and pattern entries of the ACL in force (0: no ACL)") \
     X(reloads, "auth_reloads", C, "password and ACL files (re)loaded")        \
+    X(rules, "rules", G, "content rules in force")                            \
+    X(rules_reloads, "rules_reloads", C, "content rules files (re)loaded")     \
+    X(rules_reload_errors, "rules_reload_errors", C, "rules reloads rejected: the rules in force stay") \
     X(reload_errors, "auth_reload_errors", C, "reloads rejected: the old files stay in force") \
     X(kicks, "clients_kicked", C, "connections closed by `clients kick`")    \
     X(retained, "retained", G, "retained messages stored")                   \
@@ -254,6 +261,22 @@ void pt_broker_ctl_stats(const struct pt_broker *b,
  */
 int pt_broker_ctl_load_passwd(struct pt_broker *b, char *err, size_t errlen);
 int pt_broker_ctl_load_acl(struct pt_broker *b, char *err, size_t errlen);
+
+/**
+ * (Re)load the content rules (rules.file; empty: none): compiled here,
+ * published to the cores by RCU with a Hyperscan scratch per core; a file
+ * that does not compile keeps the rules in force (err: "file:line: ...").
+ * @return 0 or a negative errno.
+ */
+int pt_broker_ctl_load_rules(struct pt_broker *b, char *err, size_t errlen);
+
+struct pt_rule_info;
+/** Call fn for each rule in force with its matches since start (rules of
+ * earlier files with the same id included), in file order. */
+void pt_broker_ctl_rules(struct pt_broker *b,
+                         void (*fn)(void *arg, const struct pt_rule_info *r,
+                                    uint64_t matches),
+                         void *arg);
 
 /** One registry entry, as `clients list` and `sessions` show it. */
 struct pt_broker_client {

@@ -113,6 +113,9 @@ struct pt_config {
     uint32_t auth_throttle_entries;  /**< sources and users tracked, each */
     uint32_t auth_max_users;         /**< distinct user names known at once */
 
+    /* content rules (control/rules_load.c, dataplane/rules.c) */
+    char rules_file[PT_FILE_MAX];    /**< empty = no rules */
+
     /* health watchdog (control/health.c) */
     uint32_t health_stall_ms;        /**< heartbeat silence that marks a core stalled */
     uint32_t health_pool_warn_pct;   /**< pool use that makes health fail */

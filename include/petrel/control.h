@@ -57,5 +57,7 @@ int pt_cmd_config_register(struct pt_ctl *ctl, const struct pt_config *cfg);
 struct pt_broker;
 int pt_cmd_broker_register(struct pt_ctl *ctl, struct pt_broker *b,
                            struct pt_dp *dp, const struct pt_config *cfg);
+int pt_cmd_rules_register(struct pt_ctl *ctl, struct pt_broker *b,
+                          const struct pt_config *cfg);
 
 #endif /* PETREL_CONTROL_H */
