@@ -71,6 +71,12 @@
  * uses: 10 topic entries for the user and 3 patterns. Without it clients
  * are anonymous and no ACL is loaded, as before.
  *
+ * With content rules: `--rules FILE` (callgrind mode) or
+ * PT_BENCH_MQTT_RULES=FILE (either mode) loads FILE as rules.file through
+ * pt_broker_ctl_load_rules(), so each PUBLISH is also scanned (topic and
+ * payload); none of its rules may match the benchmark's messages (a drop
+ * fails the run). perf/make_rules.py writes such files.
+ *
  * Every run checks afterwards that each PUBLISH was received, delivered
  * and its bytes sent to the subscriber, that nothing was dropped or
  * refused (TCP drops, mqtt_*_dropped, no_mbuf, ring_full, ACL
@@ -132,6 +138,8 @@ static struct rte_mempool *bench_pool;
 
 /* ACL file to load (--acl, PT_BENCH_MQTT_ACL); NULL: none, anonymous. */
 static const char *acl_file;
+/* Content rules to load (--rules, PT_BENCH_MQTT_RULES); NULL: none. */
+static const char *rules_file;
 
 /* What the emulated driver saw go to one peer port. */
 struct peer {
@@ -573,6 +581,22 @@ bench_open(bool offload, const char **msg)
             goto fail;
         }
     }
+    if (rules_file != NULL) {
+        static char err[600];
+        struct pt_broker_ctl_stats cs;
+
+        snprintf(b->cfg.rules_file, sizeof(b->cfg.rules_file), "%s",
+                 rules_file);
+        if (pt_broker_ctl_load_rules(b->broker, err, sizeof(err)) != 0) {
+            *msg = err;
+            goto fail;
+        }
+        pt_broker_ctl_stats(b->broker, &cs);
+        if (cs.rules == 0) {
+            *msg = "the rules file has no rules";
+            goto fail;
+        }
+    }
     b->mc = pt_mqtt_core_create(b->broker, 0, b->tcp, bench_pool, b->now,
                                 SOCKET_ID_ANY);
     if (b->mc == NULL) {
@@ -806,6 +830,8 @@ run_check(struct run *r, const struct pt_mqtt_stats *m0,
     static const enum pt_mqtt_counter bad[] = {
         PT_MQTT_C_PUB_NO_SUB, PT_MQTT_C_QUEUE_DROP, PT_MQTT_C_QOS0_DROP,
         PT_MQTT_C_RING_FULL, PT_MQTT_C_NO_MBUF, PT_MQTT_C_ACL_PUB_DENIED,
+        PT_MQTT_C_RULE_DROPPED, PT_MQTT_C_RULE_DISCONNECTED,
+        PT_MQTT_C_RULE_ERRORS,
     };
 
     for (int i = 0; i < PT_TCP_DROP_MAX; i++)
@@ -942,7 +968,8 @@ static int
 callgrind_usage(void)
 {
     fprintf(stderr, "usage: bench_mqtt --callgrind N [--qos 0|1] "
-            "[--burst K] [--offload] [--acl FILE]   (K publishers, 1..%u)\n",
+            "[--burst K] [--offload] [--acl FILE] [--rules FILE]   "
+            "(K publishers, 1..%u)\n",
             BURST_MAX);
     return 2;
 }
@@ -975,6 +1002,8 @@ callgrind_main(int argc, char **argv)
             offload = true;
         else if (strcmp(argv[i], "--acl") == 0 && i + 1 < argc)
             acl_file = argv[++i];
+        else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
+            rules_file = argv[++i];
         else
             return callgrind_usage();
     }
@@ -998,11 +1027,13 @@ callgrind_main(int argc, char **argv)
         return 1;
     }
     printf("bench_mqtt: %llu PUBLISH QoS %lu (%u-byte payload, %lu per "
-           "burst, %s checksums%s%s) delivered to one subscriber\n",
+           "burst, %s checksums%s%s%s%s) delivered to one subscriber\n",
            n * conns, qos, PAYLOAD, conns,
            offload ? "offloaded" : "software",
            acl_file != NULL ? ", ACL " : "",
-           acl_file != NULL ? acl_file : "");
+           acl_file != NULL ? acl_file : "",
+           rules_file != NULL ? ", rules " : "",
+           rules_file != NULL ? rules_file : "");
     return 0;
 }
 
@@ -1012,6 +1043,9 @@ main(int argc, char **argv)
     acl_file = getenv("PT_BENCH_MQTT_ACL");
     if (acl_file != NULL && acl_file[0] == '\0')
         acl_file = NULL;
+    rules_file = getenv("PT_BENCH_MQTT_RULES");
+    if (rules_file != NULL && rules_file[0] == '\0')
+        rules_file = NULL;
     bench_pool = pt_test_bench_pool("bench_mqtt");
     if (bench_pool == NULL)
         return 1;

@@ -55,6 +55,9 @@
 #               makes)
 #   acl         of which the ACL check out of line (pt_mqtt_acl_check
 #               inclusive; with no ACL the inline test is all there is: 0)
+#   rules       of which the content-rules scan (pt_mqtt_rules_check
+#               inclusive: both Hyperscan scans and the bookkeeping); the
+#               *-rules cases load 1,000 rules from perf/make_rules.py
 #
 # Usage: perf/callgrind_mqtt.sh [--build DIR] [--n1 N] [--n2 N] [--top K]
 #                               [--keep DIR] [CASE...]
@@ -79,7 +82,13 @@ CG_BENCH=bench_mqtt
 CG_TAG=mqtt
 CG_TOP=15
 CG_CASES=(qos0 qos0-ol qos0-b32 qos0-ol-b32 qos1 qos1-b32 qos0-acl
-          qos0-ol-b32-acl)
+          qos0-ol-b32-acl qos0-rules qos0-ol-b32-rules)
+
+# 1,000 content rules none of which matches (perf/make_rules.py), made once
+rules_file() {
+    [ -f "$cg_tmp/rules.txt" ] || perf/make_rules.py 1000 > "$cg_tmp/rules.txt"
+    echo "$cg_tmp/rules.txt"
+}
 
 case_args() {
     case "$1" in
@@ -91,13 +100,15 @@ case_args() {
     qos1-b32) echo "--qos 1 --burst 32" ;;
     qos0-acl) echo "--acl perf/bench_mqtt.acl" ;;
     qos0-ol-b32-acl) echo "--offload --burst 32 --acl perf/bench_mqtt.acl" ;;
+    qos0-rules) echo "--rules $(rules_file)" ;;
+    qos0-ol-b32-rules) echo "--offload --burst 32 --rules $(rules_file)" ;;
     esac
 }
 
 # publishes per poll loop
 case_per_loop() {
     case "$1" in
-    *-b32|*-b32-acl) echo 32 ;;
+    *-b32|*-b32-acl|*-b32-rules) echo 32 ;;
     *) echo 1 ;;
     esac
 }
@@ -106,12 +117,12 @@ print_header() {
     printf 'bench_mqtt under callgrind, %s: N1=%s N2=%s poll loops\n' "$prog" \
         "$n1" "$n2"
     printf 'instructions per PUBLISH (see the header of perf/callgrind_mqtt.sh for the columns)\n'
-    printf '%-15s %8s %8s %7s %7s %7s %6s %9s %7s %5s\n' case total input \
-        poll flush driver prep dataplane mqtt acl
+    printf '%-17s %8s %8s %7s %7s %7s %6s %9s %7s %5s %6s\n' case total \
+        input poll flush driver prep dataplane mqtt acl rules
 }
 
 print_row() {
-    local input poll flush driver prep dp mqtt acl
+    local input poll flush driver prep dp mqtt acl rules
 
     input=$(incl pt_net_input)
     poll=$(incl pt_mqtt_core_poll)
@@ -121,9 +132,10 @@ print_row() {
     dp=$(echo "$input + $poll + $flush - $driver" | bc -l)
     mqtt=$(incl conn_data)
     acl=$(incl pt_mqtt_acl_check)
-    printf '%-15s %8.1f %8.1f %7.1f %7.1f %7.1f %6.1f %9.1f %7.1f %5.1f\n' \
+    rules=$(incl pt_mqtt_rules_check)
+    printf '%-17s %8.1f %8.1f %7.1f %7.1f %7.1f %6.1f %9.1f %7.1f %5.1f %6.1f\n' \
         "$1" "$total" "$input" "$poll" "$flush" "$driver" "$prep" "$dp" \
-        "$mqtt" "$acl"
+        "$mqtt" "$acl" "$rules"
 }
 
 cg_main "$@"
