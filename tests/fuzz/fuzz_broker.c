@@ -12,7 +12,9 @@
  * Input: byte 0 settings (bits 0-1 mqtt.max_inflight 32/1/2/4, bit 2
  * mqtt.max_queued 2, bit 3 mqtt.max_retained 1, bit 4 small output
  * queues: tcp.snd_buf 1460 and mqtt.max_packet 512, so a connection's
- * queue fills and deliveries wait in flight unsent), then records:
+ * queue fills and deliveries wait in flight unsent; bit 5 content rules:
+ * FZ_RULES, so PUBLISH payloads and topics from the input go through
+ * Hyperscan and every action), then records:
  *   op < 0xc0   data: slot = op & 3, then a length byte n and n bytes
  *               sent as TCP data on the slot's connection; then a full
  *               rig_poll, unless op & 0x04 (the next record comes while
@@ -53,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_malloc.h>
 #include <rte_mempool.h>
@@ -437,11 +440,48 @@ fz_heap_bytes(void)
     return sum;
 }
 
+/* A drop, a disconnect and a count rule on payloads, a drop on topics. */
+#define FZ_RULES                                                            \
+    "1 drop payload caseless - drop\n"                                       \
+    "2 disconnect payload - - k[i1]ll\n"                                     \
+    "3 count both - - a\n"                                                   \
+    "4 drop topic - - ^t/x\n"
+
+static char fz_rules_path[] = "/tmp/pt-fuzz-rules.XXXXXX";
+
+static void
+fz_rules_unlink(void)
+{
+    unlink(fz_rules_path);
+}
+
+/* The rules file, written once per process (removed at exit). */
+static const char *
+fz_rules_file(void)
+{
+    static char *path = fz_rules_path;
+    static bool made;
+
+    if (!made) {
+        int fd = mkstemp(path);
+
+        if (fd < 0 || write(fd, FZ_RULES, sizeof(FZ_RULES) - 1) !=
+                          (ssize_t)(sizeof(FZ_RULES) - 1))
+            fz_fail("cannot write the rules file", NULL);
+        close(fd);
+        atexit(fz_rules_unlink);
+        made = true;
+    }
+    return path;
+}
+
 static struct rig *
 fz_rig(uint8_t settings)
 {
     static const uint32_t inflight[4] = { 32, 1, 2, 4 };
     struct pt_config cfg;
+    struct rig *rig;
+    char err[512];
 
     rig_config_defaults(&cfg);
     cfg.mqtt_max_inflight = inflight[settings & 3];
@@ -454,7 +494,16 @@ fz_rig(uint8_t settings)
         cfg.tcp_snd_buf = 1460;
         cfg.mqtt_max_packet = 512;
     }
-    return rig_create(FZ_CORES, &cfg);
+    if (settings & 32)
+        snprintf(cfg.rules_file, sizeof(cfg.rules_file), "%s",
+                 fz_rules_file());
+    rig = rig_create(FZ_CORES, &cfg);
+    if (rig != NULL && (settings & 32) &&
+        pt_broker_ctl_load_rules(rig_broker(rig), err, sizeof(err)) != 0) {
+        fprintf(stderr, "fuzz_broker: %s\n", err);
+        fz_fail("the rules file does not load", NULL);
+    }
+    return rig;
 }
 
 int

@@ -83,9 +83,10 @@ DISCONNECT = packet(0xE0, b"")
 # ---- fuzz_broker records ----
 
 def settings(inflight=0, small_queue=False, one_retained=False,
-             small_out=False):
+             small_out=False, rules=False):
     return bytes([(inflight & 3) | (4 if small_queue else 0) |
-                  (8 if one_retained else 0) | (16 if small_out else 0)])
+                  (8 if one_retained else 0) | (16 if small_out else 0) |
+                  (32 if rules else 0)])
 
 
 def data(slot, payload, poll=True):
@@ -273,6 +274,24 @@ def seeds():
         data(0, burst, poll=False) +
         data(2, b"".join(ack("puback", i) for i in range(1, 25))) +
         data(0, DISCONNECT) + data(2, DISCONNECT))
+
+    # content rules (FZ_RULES in fuzz_broker.c): a counted message, a
+    # dropped one at each QoS (still acknowledged), a dropped topic, and a
+    # publisher disconnected; the subscriber on the other core gets only
+    # what passes
+    out["rules"] = (
+        settings(rules=True) +
+        data(0, connect("pub")) + data(1, connect("sub")) +
+        data(1, subscribe(1, ("#", 2))) +
+        data(0, publish("r/a", b"a counted one")) +
+        data(0, publish("r/b", b"please DROP me", qos=1, pid=5)) +
+        data(0, publish("r/c", b"drop", qos=2, pid=6)) +
+        data(0, ack("pubrel", 6)) +
+        data(0, publish("t/x", b"topic rule", qos=1, pid=7)) +
+        data(1, ack("puback", 1)) +
+        data(2, connect("bad")) +
+        data(2, publish("r/d", b"now k1ll it", qos=1, pid=8)) +
+        data(0, DISCONNECT) + data(1, DISCONNECT))
 
     return out
 
