@@ -22,20 +22,19 @@
  * readers see a new acl (the broker's, with RCU).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <petrel/acl.h>
 #include <petrel/mqtt.h>
 
 #include "acl_priv.h"
+#include "readfile.h"
 
 #define SEC_ANON 0u
 #define SEC_EMPTY 1u
@@ -612,50 +611,22 @@ out:
 int
 pt_acl_load(const char *path, struct pt_acl **out, char *err, size_t errlen)
 {
-    struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
-    int fd, rc;
+    char *buf;
+    size_t len;
+    int rc = pt_read_file(path, PT_ACL_MAX_FILE, &buf, &len);
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        goto sys;
-    if (fstat(fd, &st) != 0)
-        goto sys;
-    if (st.st_size > (off_t)PT_ACL_MAX_FILE) {
-        close(fd);
+    if (rc == -EFBIG) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "%s: larger than %u bytes", path,
                      PT_ACL_MAX_FILE);
-        return -EFBIG;
+        return rc;
     }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        errno = ENOMEM;
-        goto sys;
+    if (rc != 0) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
     }
-    /* the size fstat gave (a file that grows meanwhile is cut there) */
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto sys;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    rc = pt_acl_parse(buf, got, path, out, err, errlen);
-    free(buf);
-    return rc;
-sys:
-    rc = -errno;
-    if (err != NULL && errlen > 0)
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-    if (fd >= 0)
-        close(fd);
+    rc = pt_acl_parse(buf, len, path, out, err, errlen);
     free(buf);
     return rc;
 }

@@ -33,6 +33,8 @@
 #include <petrel/auth.h>
 #include <petrel/siphash.h>
 
+#include "readfile.h"
+
 #define PW_DIGEST_LEN 64            /* SHA-512 */
 #define PW_SALT_MAX 64
 #define PW_B64_MAX 128              /* longest base64 field we decode */
@@ -409,69 +411,13 @@ fail:
     return rc;
 }
 
-/* Read a whole file into a malloc'd buffer (NUL-terminated). */
-static int
-read_file(const char *path, char **buf, size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *b = NULL;
-    int fd, rc = 0;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    for (;;) {
-        ssize_t r;
-
-        if (b == NULL || cap - n < 2) {
-            char *nb;
-
-            if (b != NULL)
-                cap *= 2;
-            if (cap > PW_FILE_MAX + 2) {
-                rc = -EFBIG;
-                break;
-            }
-            nb = realloc(b, cap);
-            if (nb == NULL) {
-                rc = -ENOMEM;
-                break;
-            }
-            b = nb;
-        }
-        r = read(fd, b + n, cap - n - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = -errno;
-            break;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > PW_FILE_MAX) {
-            rc = -EFBIG;
-            break;
-        }
-    }
-    close(fd);
-    if (rc < 0) {
-        free(b);
-        return rc;
-    }
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 int
 pt_passwd_load(const char *path, struct pt_passwd **out, char *err,
                size_t errlen)
 {
     char *text;
     size_t len;
-    int rc = read_file(path, &text, &len);
+    int rc = pt_read_file(path, PW_FILE_MAX, &text, &len);
 
     if (rc < 0) {
         seterr(err, errlen, "%s: %s", path, strerror(-rc));
@@ -700,7 +646,7 @@ pt_passwd_file_update(const char *path, const char *user,
         }
         hlen = strlen(hash);
     }
-    rc = read_file(path, &text, &len);
+    rc = pt_read_file(path, PW_FILE_MAX, &text, &len);
     if (rc == -ENOENT && password != NULL) {
         rc = 0;             /* an add creates the file */
         text = NULL;

@@ -26,14 +26,12 @@
  * see a new set (the broker's, with RCU).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <hs.h>
@@ -42,6 +40,7 @@
 #include <petrel/rules.h>
 
 #include "rules_priv.h"
+#include "readfile.h"
 
 /* Id hash table: open addressing, index + 1 of the rule (0: empty). */
 #define ID_SLOTS (1u << 18)     /* > 2 x PT_RULES_MAX */
@@ -468,50 +467,22 @@ int
 pt_rules_load(const char *path, struct pt_rules **out, char *err,
               size_t errlen)
 {
-    struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
-    int fd, rc;
+    char *buf;
+    size_t len;
+    int rc = pt_read_file(path, PT_RULES_MAX_FILE, &buf, &len);
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        goto sys;
-    if (fstat(fd, &st) != 0)
-        goto sys;
-    if (st.st_size > (off_t)PT_RULES_MAX_FILE) {
-        close(fd);
+    if (rc == -EFBIG) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "%s: larger than %u bytes", path,
                      PT_RULES_MAX_FILE);
-        return -EFBIG;
+        return rc;
     }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        errno = ENOMEM;
-        goto sys;
+    if (rc != 0) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+        return rc;
     }
-    /* the size fstat gave (a file that grows meanwhile is cut there) */
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            goto sys;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    rc = pt_rules_parse(buf, got, path, out, err, errlen);
-    free(buf);
-    return rc;
-sys:
-    rc = -errno;
-    if (err != NULL && errlen > 0)
-        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-    if (fd >= 0)
-        close(fd);
+    rc = pt_rules_parse(buf, len, path, out, err, errlen);
     free(buf);
     return rc;
 }

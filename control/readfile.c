@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Read a whole file into memory (see readfile.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "readfile.h"
+
+int
+pt_read_file(const char *path, size_t max, char **buf, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *b = NULL;
+    int fd, rc = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    for (;;) {
+        ssize_t r;
+
+        if (b == NULL || cap - n < 2) {
+            char *nb;
+
+            if (b != NULL)
+                cap *= 2;
+            nb = realloc(b, cap);
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            b = nb;
+        }
+        r = read(fd, b + n, cap - n - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > max) {
+            rc = -EFBIG;
+            break;
+        }
+    }
+    close(fd);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return 0;
+}
