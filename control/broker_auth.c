@@ -22,9 +22,9 @@
  *
  * ACL publication (RCU): the compiled ACL goes out wrapped in a
  * pt_acl_pub with a fresh generation, by an atomic exchange of
- * pt_broker.acl; the old one waits in the retire list until the route
- * table's QSBR variable says every core has passed a quiescent state
- * (rte_rcu_qsbr_check, never blocking), then is freed.
+ * pt_broker.acl; the old one waits in the retire list (pt_bctl_retire)
+ * until the route table's QSBR variable says every core has passed a
+ * quiescent state (rte_rcu_qsbr_check, never blocking), then is freed.
  *
  * Threading: control-plane thread only.
  */
@@ -34,7 +34,6 @@
 #include <string.h>
 
 #include <rte_cycles.h>
-#include <rte_rcu_qsbr.h>
 
 #include <petrel/acl.h>
 #include <petrel/auth.h>
@@ -60,14 +59,15 @@ pt_bctl_auth_init(struct pt_broker_ctl *x)
     return 0;
 }
 
+/* An ACL publication past its grace period (pt_bctl_retire). */
 static void
-retire_free(struct retire *r)
+acl_pub_free(struct pt_broker_ctl *x, void *obj)
 {
-    if (r->pub != NULL) {
-        pt_acl_free(r->pub->acl);
-        free(r->pub);
-    }
-    free(r);
+    struct pt_acl_pub *pub = obj;
+
+    (void)x;
+    pt_acl_free(pub->acl);
+    free(pub);
 }
 
 void
@@ -77,17 +77,9 @@ pt_bctl_auth_fini(struct pt_broker_ctl *x)
     struct pt_acl_pub *pub;
 
     /* the cores are stopped (or never ran) by now */
-    while (x->retire != NULL) {
-        struct retire *r = x->retire;
-
-        x->retire = r->next;
-        retire_free(r);
-    }
     pub = __atomic_exchange_n(&b->acl, NULL, __ATOMIC_ACQ_REL);
-    if (pub != NULL) {
-        pt_acl_free(pub->acl);
-        free(pub);
-    }
+    if (pub != NULL)
+        acl_pub_free(x, pub);
     pt_passwd_free(x->pw);
     x->pw = NULL;
     pt_throttle_destroy(x->thr_src);
@@ -232,12 +224,6 @@ pt_broker_ctl_load_passwd(struct pt_broker *b, char *err, size_t errlen)
     return 0;
 }
 
-static struct rte_rcu_qsbr *
-qsbr(struct pt_broker_ctl *x)
-{
-    return pt_mqtt_route_qsbr(x->b->route);
-}
-
 int
 pt_broker_ctl_load_acl(struct pt_broker *b, char *err, size_t errlen)
 {
@@ -268,10 +254,7 @@ pt_broker_ctl_load_acl(struct pt_broker *b, char *err, size_t errlen)
     if (r == NULL)
         goto oom;
     old = __atomic_exchange_n(&b->acl, pub, __ATOMIC_ACQ_REL);
-    r->pub = old;
-    r->token = rte_rcu_qsbr_start(qsbr(x));
-    r->next = x->retire;
-    x->retire = r;
+    pt_bctl_retire(x, r, old, acl_pub_free);
     count(&x->st.reloads, 1);
     count(&x->st.acl_rules, (int64_t)(info.topics + info.patterns) -
                                 (int64_t)x->st.acl_rules);
@@ -287,19 +270,4 @@ oom:
     snprintf(err, errlen, "%s: out of memory", path);
     count(&x->st.reload_errors, 1);
     return -ENOMEM;
-}
-
-void
-pt_bctl_auth_poll(struct pt_broker_ctl *x)
-{
-    for (struct retire **pp = &x->retire; *pp != NULL;) {
-        struct retire *r = *pp;
-
-        if (rte_rcu_qsbr_check(qsbr(x), r->token, false) == 1) {
-            *pp = r->next;
-            retire_free(r);
-        } else {
-            pp = &r->next;
-        }
-    }
 }

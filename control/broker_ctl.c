@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include <petrel/broker.h>
@@ -66,6 +67,36 @@ pt_bctl_send(struct pt_broker_ctl *x, unsigned core, struct pt_bus_desc *d)
         return -ENOBUFS;
     }
     return 0;
+}
+
+void
+pt_bctl_retire(struct pt_broker_ctl *x, struct retire *r, void *obj,
+               void (*done)(struct pt_broker_ctl *x, void *obj))
+{
+    r->obj = obj;
+    r->done = done;
+    r->token = rte_rcu_qsbr_start(pt_mqtt_route_qsbr(x->b->route));
+    r->next = x->retire;
+    x->retire = r;
+}
+
+void
+pt_bctl_retire_poll(struct pt_broker_ctl *x, bool all)
+{
+    struct rte_rcu_qsbr *v = pt_mqtt_route_qsbr(x->b->route);
+
+    for (struct retire **pp = &x->retire; *pp != NULL;) {
+        struct retire *r = *pp;
+
+        if (all || rte_rcu_qsbr_check(v, r->token, false) == 1) {
+            *pp = r->next;
+            if (r->obj != NULL)
+                r->done(x, r->obj);
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
 }
 
 /* Replies that must not be lost (LOGIN_OK/FAIL, TAKEOVER, SYNC_ACK): the
@@ -776,8 +807,7 @@ pt_broker_ctl_poll(struct pt_broker *b, uint64_t now_ns)
         total += n;
     }
     syncs_advance(x);
-    pt_bctl_auth_poll(x);
-    pt_bctl_rules_poll(x);
+    pt_bctl_retire_poll(x, false);
     if (b->cfg->mqtt_sys_interval_s != 0 && now_ns >= x->next_sys_ns) {
         if (x->next_sys_ns != 0)
             sys_tick(x, now_ns);
@@ -846,6 +876,7 @@ pt_broker_ctl_detach(struct pt_broker *b)
     }
     for (unsigned i = 0; i < PT_MQTT_ROUTE_MAX_CORES; i++)
         refused_clear(x, i);
+    pt_bctl_retire_poll(x, true);   /* the cores are stopped by now */
     pt_bctl_rules_fini(x);
     pt_bctl_admin_fini(x);
     pt_bctl_auth_fini(x);

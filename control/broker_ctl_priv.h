@@ -65,12 +65,12 @@ struct sync {
     uint64_t seq;            /* route changes it waits for */
 };
 
-/* A publication (ACL or rules) waiting for its grace period before it is
- * freed. */
+/* An RCU publication (ACL, rules) that cores may still read: `done`
+ * frees it once every core has passed a quiescent state. */
 struct retire {
     struct retire *next;
-    struct pt_acl_pub *pub;          /* on the ACL list */
-    struct pt_rules_pub *rules;      /* on the rules list */
+    void *obj;
+    void (*done)(struct pt_broker_ctl *x, void *obj);
     uint64_t token;                  /* rte_rcu_qsbr_start() */
 };
 
@@ -91,11 +91,11 @@ struct pt_broker_ctl {
     struct pt_throttle *thr_user;    /* failures per user name */
     struct pt_strmap *user_ids;      /* name -> index (as a pointer) */
     uint32_t n_users;                /* indexes used; 0 is anonymous */
-    struct retire *retire;           /* old ACLs in their grace period */
+    struct retire *retire;           /* old publications in their grace
+                                      * period (broker_ctl.c) */
     uint64_t acl_gen;                /* last publication's generation */
 
     /* content rules (broker_rules.c) */
-    struct retire *rules_retire;     /* old rules in their grace period */
     struct pt_strmap *rule_totals;   /* rule id -> struct rule_total */
 
     /* the operator (broker_admin.c) */
@@ -121,6 +121,13 @@ int pt_bctl_send(struct pt_broker_ctl *x, unsigned core,
 /** The same for replies that must not be lost (spins briefly). */
 void pt_bctl_send_must(struct pt_broker_ctl *x, unsigned core,
                        struct pt_bus_desc *d);
+/** obj, just unpublished (an atomic exchange), goes to `done` after a
+ * grace period; r is the caller's allocation (it cannot fail here). */
+void pt_bctl_retire(struct pt_broker_ctl *x, struct retire *r, void *obj,
+                    void (*done)(struct pt_broker_ctl *x, void *obj));
+/** Hand what has passed its grace period to `done` (all: everything, the
+ * cores being stopped). */
+void pt_bctl_retire_poll(struct pt_broker_ctl *x, bool all);
 /** Publish a retained $SYS message (payload formatted). */
 void pt_bctl_sys_publish(struct pt_broker_ctl *x, const char *topic,
                          const char *fmt, ...)
@@ -129,8 +136,7 @@ void pt_bctl_sys_publish(struct pt_broker_ctl *x, const char *topic,
 /* broker_rules.c */
 int pt_bctl_rules_init(struct pt_broker_ctl *x);
 void pt_bctl_rules_fini(struct pt_broker_ctl *x);
-/** Fold and free rules publications whose grace period has ended. */
-void pt_bctl_rules_poll(struct pt_broker_ctl *x);
+
 /** $SYS/broker/rules/<id>/matches for the rules whose count moved. */
 void pt_bctl_rules_sys(struct pt_broker_ctl *x);
 
@@ -146,8 +152,7 @@ uint8_t pt_bctl_authenticate(struct pt_broker_ctl *x,
                              const struct pt_bus_login *lg,
                              const char *user, const char *pass,
                              uint32_t *user_idx);
-/** Free ACL publications whose grace period has ended. */
-void pt_bctl_auth_poll(struct pt_broker_ctl *x);
+
 
 /* broker_admin.c */
 int pt_bctl_admin_init(struct pt_broker_ctl *x);

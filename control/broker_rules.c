@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_rcu_qsbr.h>
 
 #include <petrel/log.h>
 #include <petrel/rules.h>
@@ -83,10 +82,13 @@ live_hits(const struct pt_broker_ctl *x, const struct pt_rules_pub *pub,
     return n;
 }
 
-/* A publication no core can see any more: keep its counts, free it. */
+/* A publication no core can see any more (pt_bctl_retire): keep its
+ * counts, free it. */
 static void
-retire_rules(struct pt_broker_ctl *x, struct pt_rules_pub *pub)
+retire_rules(struct pt_broker_ctl *x, void *obj)
 {
+    struct pt_rules_pub *pub = obj;
+
     for (unsigned i = 0; pub != NULL && i < pub->n; i++) {
         struct pt_rule_info ri;
         struct rule_total *t;
@@ -119,13 +121,6 @@ void
 pt_bctl_rules_fini(struct pt_broker_ctl *x)
 {
     /* the cores are stopped (or never ran) by now */
-    while (x->rules_retire != NULL) {
-        struct retire *r = x->rules_retire;
-
-        x->rules_retire = r->next;
-        pub_free(x, r->rules);
-        free(r);
-    }
     pub_free(x, __atomic_exchange_n(&x->b->rules, NULL, __ATOMIC_ACQ_REL));
     if (x->rule_totals != NULL) {
         pt_strmap_each(x->rule_totals, free_total, NULL);
@@ -200,10 +195,9 @@ pt_broker_ctl_load_rules(struct pt_broker *b, char *err, size_t errlen)
         r = NULL;
         goto oom;
     }
-    ret->rules = __atomic_exchange_n(&b->rules, pub, __ATOMIC_ACQ_REL);
-    ret->token = rte_rcu_qsbr_start(pt_mqtt_route_qsbr(b->route));
-    ret->next = x->rules_retire;
-    x->rules_retire = ret;
+    pt_bctl_retire(x, ret, __atomic_exchange_n(&b->rules, pub,
+                                               __ATOMIC_ACQ_REL),
+                   retire_rules);
     count(&x->st.rules_reloads, 1);
     count(&x->st.rules, (int64_t)(pub != NULL ? pub->n : 0) -
                             (int64_t)x->st.rules);
@@ -216,24 +210,6 @@ oom:
     snprintf(err, errlen, "%s: out of memory", path);
     count(&x->st.rules_reload_errors, 1);
     return -ENOMEM;
-}
-
-void
-pt_bctl_rules_poll(struct pt_broker_ctl *x)
-{
-    struct rte_rcu_qsbr *v = pt_mqtt_route_qsbr(x->b->route);
-
-    for (struct retire **pp = &x->rules_retire; *pp != NULL;) {
-        struct retire *r = *pp;
-
-        if (rte_rcu_qsbr_check(v, r->token, false) == 1) {
-            *pp = r->next;
-            retire_rules(x, r->rules);
-            free(r);
-        } else {
-            pp = &r->next;
-        }
-    }
 }
 
 void
