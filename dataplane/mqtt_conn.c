@@ -58,6 +58,7 @@
 #include <rte_errno.h>
 
 #include <petrel/log.h>
+#include <petrel/rules.h>
 #include <petrel/tcp.h>
 
 #include "mbuf_chain.h"
@@ -370,6 +371,14 @@ pt_mqtt_conn_will(struct pt_mqtt_conn *c)
     c->will = NULL;
     if (!pt_mqtt_may_publish(c, pt_msg_topic(w), pt_msg_meta(w)->topic_len)) {
         pt_mqtt_count(mc, PT_MQTT_C_ACL_WILL_DENIED, 1);
+        pt_msg_unref(w);
+        return;
+    }
+    if (unlikely(__atomic_load_n(&mc->b->rules, __ATOMIC_RELAXED) != NULL) &&
+        pt_mqtt_rules_check_msg(mc, w) >= PT_RULE_DROP) {
+        /* drop or disconnect: the will goes nowhere (its connection is
+         * closing anyway) */
+        pt_mqtt_count(mc, PT_MQTT_C_RULE_DROPPED, 1);
         pt_msg_unref(w);
         return;
     }

@@ -491,6 +491,9 @@ bool pt_mqtt_acl_check(struct pt_mqtt_conn *c, const char *name, size_t len,
  * when no rule decided. */
 int pt_mqtt_rules_check(struct pt_mqtt_conn *c,
                         const struct pt_mqtt_publish *p);
+/** The same for a built message (a will). */
+int pt_mqtt_rules_check_msg(struct pt_mqtt_core *mc,
+                            const struct rte_mbuf *m);
 
 /** A new ACL was published: drop the subscriptions it refuses. */
 void pt_mqtt_acl_sweep(struct pt_mqtt_core *mc);

@@ -9,6 +9,7 @@
  * - disconnect: the publisher is closed, the message not routed;
  * - count: the message passes and the rule counts it;
  * - a topic-scoped rule and a filter-restricted rule;
+ * - wills scanned when published (a dropped one goes nowhere);
  * - a pattern that straddles the boundary between two TCP segments (two
  *   mbufs) of a large payload is found;
  * - per-rule counts (pt_broker_ctl_rules) survive a reload; a file that
@@ -153,6 +154,31 @@ test_mqtt_broker_rules_actions(void **state)
     close_rig(rig);
 }
 
+/* Wills are scanned when published: one the rules drop goes nowhere,
+ * another passes. */
+static void
+test_mqtt_broker_rules_wills(void **state)
+{
+    struct rig *rig = rules_rig(rules_v1);
+    struct rig_client *sub = client(rig, 1, "sub");
+    struct rig_client *w1 = client_with_will(rig, 0, "buy cheap 1", NULL,
+                                             "wills/a");
+    struct rig_client *w2 = client_with_will(rig, 0, "fine", NULL,
+                                             "wills/b");
+
+    (void)state;
+    subscribe(sub, 1, "wills/#", 0);
+    rig_client_reset(w1);
+    rig_client_reset(w2);
+    rig_poll(rig);
+    expect_publish(sub, "wills/b", "fine", 4, 0, false, false);
+    expect_nothing(sub);
+    assert_int_equal(count(rig, 0, PT_MQTT_C_RULE_DROPPED), 1);
+    assert_int_equal(count(rig, 0, PT_MQTT_C_WILLS), 1);
+    assert_int_equal(matches_of(rig, 10), 1);
+    close_rig(rig);
+}
+
 /* A 3,000-byte payload arrives in three TCP segments (the rig sends at
  * most 1,400 bytes each): "buy cheap" placed across the first boundary
  * is found all the same. */
@@ -255,6 +281,7 @@ main(void)
 #define T(f) cmocka_unit_test_teardown(f, cleanup)
     const struct CMUnitTest tests[] = {
         T(test_mqtt_broker_rules_actions),
+        T(test_mqtt_broker_rules_wills),
         T(test_mqtt_broker_rules_segments),
         T(test_mqtt_broker_rules_reload),
     };
