@@ -569,7 +569,9 @@ pt_acl_parse(const char *text, size_t len, const char *origin,
         .errlen = errlen,
         .cur = SEC_ANON,
     };
-    size_t i = 0;
+    struct pt_lines lines;
+    const char *s;
+    size_t n;
     int rc = 0;
 
     if (len > PT_ACL_MAX_FILE) {
@@ -584,14 +586,9 @@ pt_acl_parse(const char *text, size_t len, const char *origin,
         rc = fail_nomem(&b);
         goto out;
     }
-    while (i < len) {
-        const char *s = text + i, *nl = memchr(s, '\n', len - i);
-        size_t n = nl ? (size_t)(nl - s) : len - i;
-
-        b.line++;
-        i += n + 1;
-        if (n > 0 && s[n - 1] == '\r')
-            n--;
+    pt_lines_init(&lines, text, len);
+    while (pt_lines_next(&lines, &s, &n)) {
+        b.line = lines.no;
         if (n > PT_ACL_MAX_LINE) {
             rc = fail(&b, "line longer than %u bytes", PT_ACL_MAX_LINE);
             goto out;
@@ -613,19 +610,10 @@ pt_acl_load(const char *path, struct pt_acl **out, char *err, size_t errlen)
 {
     char *buf;
     size_t len;
-    int rc = pt_read_file(path, PT_ACL_MAX_FILE, &buf, &len);
+    int rc = pt_read_file(path, PT_ACL_MAX_FILE, &buf, &len, err, errlen);
 
-    if (rc == -EFBIG) {
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "%s: larger than %u bytes", path,
-                     PT_ACL_MAX_FILE);
+    if (rc != 0)
         return rc;
-    }
-    if (rc != 0) {
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-        return rc;
-    }
     rc = pt_acl_parse(buf, len, path, out, err, errlen);
     free(buf);
     return rc;

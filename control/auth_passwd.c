@@ -360,8 +360,9 @@ pt_passwd_parse(const char *text, size_t len, const char *origin,
                 struct pt_passwd **out, char *err, size_t errlen)
 {
     struct pt_passwd *pw = calloc(1, sizeof(*pw));
-    const char *p = text, *end = len > 0 ? text + len : text;
-    unsigned line = 0;
+    struct pt_lines lines;
+    const char *p;
+    size_t n;
     int rc = -ENOMEM;
 
     if (pw == NULL)
@@ -371,16 +372,14 @@ pt_passwd_parse(const char *text, size_t len, const char *origin,
         seterr(err, errlen, "%s: getrandom: %s", origin, strerror(-rc));
         goto fail;
     }
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl != NULL ? nl : end;
+    pt_lines_init(&lines, text, len);
+    while (pt_lines_next(&lines, &p, &n)) {
+        unsigned line = lines.no;
         const char *why;
         struct pw_line l;
         struct pw_user u;
 
-        line++;
-        split_line(p, (size_t)(e - p), &l);
-        p = nl != NULL ? nl + 1 : end;
+        split_line(p, n, &l);
         if (l.skip)
             continue;
         memset(&u, 0, sizeof(u));
@@ -417,12 +416,10 @@ pt_passwd_load(const char *path, struct pt_passwd **out, char *err,
 {
     char *text;
     size_t len;
-    int rc = pt_read_file(path, PW_FILE_MAX, &text, &len);
+    int rc = pt_read_file(path, PW_FILE_MAX, &text, &len, err, errlen);
 
-    if (rc < 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(-rc));
+    if (rc < 0)
         return rc;
-    }
     rc = pt_passwd_parse(text, len, path, out, err, errlen);
     free(text);
     return rc;
@@ -646,16 +643,14 @@ pt_passwd_file_update(const char *path, const char *user,
         }
         hlen = strlen(hash);
     }
-    rc = pt_read_file(path, PW_FILE_MAX, &text, &len);
+    rc = pt_read_file(path, PW_FILE_MAX, &text, &len, err, errlen);
     if (rc == -ENOENT && password != NULL) {
         rc = 0;             /* an add creates the file */
         text = NULL;
         len = 0;
     }
-    if (rc < 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(-rc));
+    if (rc < 0)
         return rc;
-    }
     /* the old text, a new line and a '\n' for an unterminated last line */
     out = malloc(len + ulen + hlen + 3);
     if (out == NULL) {

@@ -2,13 +2,15 @@
 /* Read a whole file into memory (see readfile.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "readfile.h"
 
-int
-pt_read_file(const char *path, size_t max, char **buf, size_t *len)
+static int
+read_all(const char *path, size_t max, char **buf, size_t *len)
 {
     size_t cap = 4096, n = 0;
     char *b = NULL;
@@ -56,4 +58,19 @@ pt_read_file(const char *path, size_t max, char **buf, size_t *len)
     *buf = b;
     *len = n;
     return 0;
+}
+
+int
+pt_read_file(const char *path, size_t max, char **buf, size_t *len,
+             char *err, size_t errlen)
+{
+    int rc = read_all(path, max, buf, len);
+
+    if (rc != 0 && err != NULL && errlen > 0) {
+        if (rc == -EFBIG)
+            snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+        else
+            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    }
+    return rc;
 }

@@ -8,15 +8,53 @@
 #ifndef PETREL_CONTROL_READFILE_H
 #define PETREL_CONTROL_READFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /**
  * Read path into a malloc'd, NUL-terminated buffer (the NUL not counted in
  * *len). Reads until end of file, so a file that changes size meanwhile
- * is read as it ends up.
+ * is read as it ends up. On failure err (if not NULL) gets "path: larger
+ * than MAX bytes" or "path: <strerror>".
  * @return 0, -EFBIG (more than max bytes), -ENOMEM, or -errno of
  *         open/read.
  */
-int pt_read_file(const char *path, size_t max, char **buf, size_t *len);
+int pt_read_file(const char *path, size_t max, char **buf, size_t *len,
+                 char *err, size_t errlen);
+
+/** The lines of a text, for the line-oriented parsers (password file,
+ * ACL, rules): each without its '\n' nor a '\r' before it; `no` is the
+ * number of the line last returned (from 1). */
+struct pt_lines {
+    const char *p, *end;
+    unsigned no;
+};
+
+static inline void
+pt_lines_init(struct pt_lines *l, const char *text, size_t len)
+{
+    l->p = text;
+    l->end = len > 0 ? text + len : text;   /* text may be NULL when empty */
+    l->no = 0;
+}
+
+/** The next line in *s, *n. @return false at the end of the text. */
+static inline bool
+pt_lines_next(struct pt_lines *l, const char **s, size_t *n)
+{
+    const char *nl;
+
+    if (l->p >= l->end)
+        return false;
+    nl = memchr(l->p, '\n', (size_t)(l->end - l->p));
+    *s = l->p;
+    *n = (size_t)((nl != NULL ? nl : l->end) - l->p);
+    l->p = nl != NULL ? nl + 1 : l->end;
+    if (*n > 0 && (*s)[*n - 1] == '\r')
+        (*n)--;
+    l->no++;
+    return true;
+}
 
 #endif /* PETREL_CONTROL_READFILE_H */
