@@ -5,13 +5,14 @@
  * Accepted: requests and replies with Ethernet/IPv4 lengths. Following
  * RFC 826's merge rule, any valid ARP refreshes an entry we already hold
  * for the sender; a new entry is created only when the packet is addressed
- * to us (a request for our address, or a reply to us), so a flood of
- * foreign ARP cannot fill the cache. A request for our address is answered
- * in place: the received frame becomes the reply (no allocation).
+ * to us (a request for one of our addresses, or a reply to us), so a flood
+ * of foreign ARP cannot fill the cache. A request for any of our addresses
+ * is answered in place, with the asked-for address as sender: the received
+ * frame becomes the reply (no allocation).
  *
  * Refused (counted, freed): short packets, other hardware or protocol
  * types or lengths, unknown opcodes, senders with a multicast MAC or with
- * our own, a broadcast or an off-subnet IP address. ARP for someone else
+ * our own, one of our addresses, a broadcast or an off-subnet IP address. ARP for someone else
  * is counted as arp_not_for_us after the merge step.
  *
  * The cache is open addressing with a bounded linear probe: lookups and
@@ -84,7 +85,8 @@ arp_sender_bad(const struct pt_net *net, const struct rte_arp_ipv4 *a)
     return rte_is_multicast_ether_addr(&a->arp_sha) ||
            rte_is_zero_ether_addr(&a->arp_sha) ||
            rte_is_same_ether_addr(&a->arp_sha, &net->mac) ||
-           a->arp_sip == net->ip || a->arp_sip == net->subnet_bcast ||
+           pt_net_local(net, a->arp_sip) ||
+           a->arp_sip == net->subnet_bcast ||
            (a->arp_sip != 0 && !pt_net_on_subnet(net, a->arp_sip));
 }
 
@@ -94,6 +96,7 @@ pt_arp_input(struct pt_net *net, struct rte_mbuf *m, uint64_t now_ns)
     struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
     struct rte_arp_hdr *ah;
     struct rte_arp_ipv4 *a;
+    uint32_t tip;
     int for_us;
 
     if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*eh) + sizeof(*ah))) {
@@ -120,7 +123,8 @@ pt_arp_input(struct pt_net *net, struct rte_mbuf *m, uint64_t now_ns)
 
     /* RFC 826 merge: refresh what we know; learn only what is meant for us.
      * Sender IP 0 is an address probe (RFC 5227): nothing to learn. */
-    for_us = a->arp_tip == net->ip;
+    tip = a->arp_tip;
+    for_us = pt_net_local(net, tip);
     if (a->arp_sip != 0)
         pt_neigh_update(net, a->arp_sip, &a->arp_sha, now_ns, for_us);
 
@@ -137,7 +141,7 @@ pt_arp_input(struct pt_net *net, struct rte_mbuf *m, uint64_t now_ns)
     a->arp_tha = a->arp_sha;
     a->arp_tip = a->arp_sip;
     a->arp_sha = net->mac;
-    a->arp_sip = net->ip;
+    a->arp_sip = tip;
     eh->dst_addr = a->arp_tha;
     eh->src_addr = net->mac;
     /* Drop any Ethernet padding beyond the ARP payload. */
@@ -183,14 +187,15 @@ arp_request(struct pt_net *net, uint32_t target)
 int
 pt_net_announce(struct pt_net *net)
 {
-    /* gratuitous ARP: a request for our own address (RFC 5227 2.4) */
+    /* gratuitous ARP: a request for our own (first) address (RFC 5227
+     * 2.4); the others are learned from our replies and our traffic */
     return arp_request(net, net->ip);
 }
 
 int
 pt_net_resolve(struct pt_net *net, uint32_t ip)
 {
-    if (ip == net->ip || ip == 0 || !pt_net_on_subnet(net, ip) ||
+    if (pt_net_local(net, ip) || ip == 0 || !pt_net_on_subnet(net, ip) ||
         ip == net->subnet_bcast)
         return -EINVAL;
     return arp_request(net, ip);

@@ -43,6 +43,22 @@ pt_net_drop_help(enum pt_net_drop d)
     return (unsigned)d < PT_NET_DROP_MAX ? drop_helps[d] : "?";
 }
 
+/* ip .. ip + ip_count - 1 stays inside the subnet, short of its
+ * broadcast address (host order, no wrap). */
+static bool
+addr_range_ok(const struct pt_net_conf *conf)
+{
+    uint32_t count = conf->ip_count > 1 ? conf->ip_count : 1;
+    uint32_t first = rte_be_to_cpu_32(conf->ip);
+    uint32_t mask = conf->prefix_len == 32 ? ~0u
+                                           : ~0u << (32 - conf->prefix_len);
+    uint32_t last = first + (count - 1);
+
+    if (last < first || (last & mask) != (first & mask))
+        return false;
+    return count == 1 || (last | mask) != ~0u;
+}
+
 struct pt_net *
 pt_net_create(const struct pt_net_conf *conf)
 {
@@ -52,6 +68,10 @@ pt_net_create(const struct pt_net_conf *conf)
     if (conf == NULL || conf->tx == NULL || conf->ip == 0 ||
         conf->prefix_len == 0 || conf->prefix_len > 32 ||
         conf->arp_entries == 0 || conf->arp_entries > (1u << 24)) {
+        rte_errno = EINVAL;
+        return NULL;
+    }
+    if (!addr_range_ok(conf)) {
         rte_errno = EINVAL;
         return NULL;
     }
@@ -70,6 +90,8 @@ pt_net_create(const struct pt_net_conf *conf)
 
     net->mac = conf->mac;
     net->ip = conf->ip;
+    net->ip_first = rte_be_to_cpu_32(conf->ip);
+    net->ip_count = conf->ip_count > 1 ? conf->ip_count : 1;
     net->netmask = rte_cpu_to_be_32(~0u << (32 - conf->prefix_len));
     if (conf->prefix_len == 32)
         net->netmask = 0xffffffffu;
@@ -99,6 +121,12 @@ pt_net_free(struct pt_net *net)
         rte_pktmbuf_free(net->txq[i]);
     rte_free(net->neigh);
     rte_free(net);
+}
+
+bool
+pt_net_is_local(const struct pt_net *net, uint32_t ip)
+{
+    return pt_net_local(net, ip);
 }
 
 const struct pt_net_stats *

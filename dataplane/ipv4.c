@@ -6,13 +6,14 @@
  * Accepted: version 4, a 20-byte header (options are refused, see below),
  * a total length that fits the frame (Ethernet padding past it is trimmed),
  * a correct header checksum (trusted from the NIC when it says GOOD),
- * unfragmented, addressed to us, from a plausible unicast source.
+ * unfragmented, addressed to one of our addresses, from a plausible unicast
+ * source.
  *
  * Refused, each under its own drop counter: short frames, wrong version,
  * header length below 20, bad total length, bad checksum, IP options and
  * fragments (out of scope, see docs/architecture.md), a source that is zero,
- * broadcast, multicast, loopback or our own address, a destination that is
- * not us (including broadcasts), and protocols we do not serve (TCP
+ * broadcast, multicast, loopback or one of our addresses, a destination
+ * that is not one of ours (including broadcasts), and protocols we do not serve (TCP
  * without a TCP-lite stack attached included).
  */
 #include "cksum.h"
@@ -25,7 +26,7 @@ ipv4_src_bad(const struct pt_net *net, uint32_t src)
     uint32_t h = rte_be_to_cpu_32(src);
 
     return h == 0 || h == 0xffffffffu || (h >> 28) == 0xe ||
-           (h >> 24) == 127 || src == net->ip ||
+           (h >> 24) == 127 || pt_net_local_h(net, h) ||
            src == net->subnet_bcast;
 }
 
@@ -82,7 +83,9 @@ pt_ipv4_input(struct pt_net *net, struct rte_mbuf *m, uint64_t now_ns)
         why = PT_NET_DROP_IP_FRAG;
         goto drop;
     }
-    if (unlikely(ip->dst_addr != net->ip)) {
+    /* the first address with one compare: the broker has no other */
+    if (unlikely(ip->dst_addr != net->ip &&
+                 !pt_net_local(net, ip->dst_addr))) {
         why = PT_NET_DROP_IP_DST;
         goto drop;
     }

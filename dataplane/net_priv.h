@@ -28,7 +28,9 @@ struct pt_neigh {
 struct pt_net {
     /* read-mostly, set at creation */
     struct rte_ether_addr mac;
-    uint32_t ip;
+    uint32_t ip;               /* first address, network order */
+    uint32_t ip_first;         /* the same, host order */
+    uint32_t ip_count;         /* addresses ip_first .. + ip_count - 1 (>= 1) */
     uint32_t netmask;          /* network order */
     uint32_t subnet_bcast;     /* network order */
     uint64_t arp_timeout_ns;
@@ -65,6 +67,23 @@ pt_net_queue(struct pt_net *net, struct rte_mbuf *m)
     if (unlikely(net->txq_n == PT_NET_TXQ_MAX))
         pt_net_flush(net);
     net->txq[net->txq_n++] = m;
+}
+
+/*
+ * True when ip (network order) is one of our addresses. One subtraction
+ * covers the range (an address below ip_first wraps to a huge offset); for
+ * the broker's single address it is the same single compare in effect.
+ */
+static inline bool
+pt_net_local_h(const struct pt_net *net, uint32_t host_ip)
+{
+    return host_ip - net->ip_first < net->ip_count;
+}
+
+static inline bool
+pt_net_local(const struct pt_net *net, uint32_t ip)
+{
+    return pt_net_local_h(net, rte_be_to_cpu_32(ip));
 }
 
 /* True when ip (network order) is inside our subnet. */

@@ -4,14 +4,20 @@
  * and the application API (include/petrel/tcp.h). The state machine is in
  * tcp_in.c, segment output in tcp_out.c, timers in tcp_timer.c.
  *
- * Table: open hashing on the 4-tuple (our address is the core's one
- * address, so peer address, peer port and our port), CRC32 with a random
- * seed, one 8-byte bucket per connection slot. TIME_WAIT entries share the
+ * Table: open hashing on the 4-tuple (peer address and port, our address
+ * and port: a net may own several addresses), CRC32 with a random seed,
+ * one 8-byte bucket per connection slot. TIME_WAIT entries share the
  * table (struct pt_tcp_node is the common header).
  *
  * Pools: one array of connections and one of TIME_WAIT entries per core,
  * allocated at creation; the free list runs through node.next. Nothing is
  * allocated after pt_tcp_create().
+ *
+ * Active open (pt_tcp_connect): the connection is made here in SYN_SENT
+ * and its SYN queued at once; tcp_in.c completes the handshake, the timer
+ * resends the SYN. Its ops table sits in tcp->listeners[] past the
+ * listeners (port 0), so `c->listener` finds it like a listener's: one
+ * byte per connection whatever the number of connections sharing it.
  *
  * Deferred work: sends and state changes made by callbacks or the
  * application put the connection on the `pending` list (once); at the end
@@ -109,6 +115,9 @@ pt_tcp_conf_from_config(struct pt_tcp_conf *conf, const struct pt_config *cfg)
     conf->rto_max_ms = cfg->tcp_rto_max_ms;
     conf->max_retries = cfg->tcp_max_retries;
     conf->synack_retries = cfg->tcp_synack_retries;
+    /* no key of its own: a client gives up on a SYN as a server does on
+     * its SYN-ACK */
+    conf->syn_retries = cfg->tcp_synack_retries;
     conf->time_wait_ms = cfg->tcp_time_wait_ms;
     conf->time_wait_max = cfg->tcp_time_wait_max;
     conf->reply_limit = cfg->tcp_reply_limit;
@@ -227,7 +236,8 @@ void
 pt_tcp_table_insert(struct pt_tcp *tcp, struct pt_tcp_node *n)
 {
     struct pt_tcp_node **b =
-        &tcp->table[pt_tcp_tuple_hash(tcp, n->raddr, n->rport, n->lport)];
+        &tcp->table[pt_tcp_tuple_hash(tcp, n->raddr, n->laddr, n->rport,
+                                      n->lport)];
 
     n->next = *b;
     *b = n;
@@ -237,7 +247,8 @@ void
 pt_tcp_table_remove(struct pt_tcp *tcp, struct pt_tcp_node *n)
 {
     struct pt_tcp_node **p =
-        &tcp->table[pt_tcp_tuple_hash(tcp, n->raddr, n->rport, n->lport)];
+        &tcp->table[pt_tcp_tuple_hash(tcp, n->raddr, n->laddr, n->rport,
+                                      n->lport)];
 
     for (; *p != NULL; p = &(*p)->next) {
         if (*p == n) {
@@ -273,6 +284,7 @@ pt_tcp_create(const struct pt_tcp_conf *conf)
         conf->snd_buf == 0 || conf->rto_min_ms == 0 ||
         conf->rto_min_ms > conf->rto_max_ms || conf->max_retries == 0 ||
         conf->max_retries > 255 || conf->synack_retries > 255 ||
+        conf->syn_retries > 255 ||
         conf->max_conns > (1u << 24)) {
         rte_errno = EINVAL;
         return NULL;
@@ -295,6 +307,7 @@ pt_tcp_create(const struct pt_tcp_conf *conf)
     tcp->rto_max_us = conf->rto_max_ms * 1000u;
     tcp->max_retries = conf->max_retries;
     tcp->synack_retries = conf->synack_retries;
+    tcp->syn_retries = conf->syn_retries;
     tcp->time_wait_ms = conf->time_wait_ms;
     tcp->reply_limit = conf->reply_limit ? conf->reply_limit : 1;
     tcp->ooo_segments = conf->ooo_segments;
@@ -366,7 +379,8 @@ reset_all(struct pt_tcp *tcp)
                 pt_tcp_tw_free(tcp, (struct pt_tcp_tw *)n);
                 continue;
             }
-            pt_tcp_send_rst(conn_of_node(n));
+            if (n->state != PT_TCP_SYN_SENT) /* the peer knows nothing */
+                pt_tcp_send_rst(conn_of_node(n));
             pt_tcp_kill(conn_of_node(n), -ECONNABORTED);
             tcp_count(tcp, PT_TCP_C_ABORTED);
         }
@@ -414,24 +428,121 @@ pt_tcp_listen(struct pt_tcp *tcp, uint16_t port, const struct pt_tcp_ops *ops,
     return -ENOSPC;
 }
 
+/* The slot of an active open's ops table in tcp->listeners[] (found or
+ * taken), or -1 when all PT_TCP_CLIENT_OPS slots hold other tables. */
+static int
+client_ops_slot(struct pt_tcp *tcp, const struct pt_tcp_ops *ops)
+{
+    int free_slot = -1;
+
+    for (int i = PT_TCP_LISTEN_MAX; i < PT_TCP_OPS_SLOTS; i++) {
+        if (tcp->listeners[i].ops == ops)
+            return i;
+        if (tcp->listeners[i].ops == NULL && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot >= 0)
+        tcp->listeners[free_slot] =
+            (struct pt_tcp_listener){ 0, ops, NULL };
+    return free_slot;
+}
+
+/* The next hop's MAC of an active open, from the caller or the neighbour
+ * cache; asks ARP (at most once per address and millisecond) on a miss. */
+static int
+connect_mac(struct pt_tcp *tcp, uint32_t raddr,
+            const struct rte_ether_addr *peer_mac, struct rte_ether_addr *mac)
+{
+    struct pt_net *net = tcp->net;
+
+    if (peer_mac != NULL) {
+        *mac = *peer_mac;
+        return 0;
+    }
+    if (!pt_net_on_subnet(net, raddr) || raddr == net->subnet_bcast)
+        return -EINVAL;
+    if (pt_net_neigh_lookup(net, raddr, tcp->now_ns, mac) == 0)
+        return 0;
+    if (tcp->arp_ip != raddr || tcp->arp_tick != tcp->now_tick) {
+        tcp->arp_ip = raddr;
+        tcp->arp_tick = tcp->now_tick;
+        pt_net_resolve(net, raddr); /* -ENOBUFS is counted by the net */
+    }
+    return -EHOSTUNREACH;
+}
+
+int
+pt_tcp_connect(struct pt_tcp *tcp, uint32_t laddr, uint16_t lport,
+               uint32_t raddr, uint16_t rport,
+               const struct rte_ether_addr *peer_mac,
+               const struct pt_tcp_ops *ops, void *user,
+               struct pt_tcp_conn **out)
+{
+    struct pt_tcp_node t = {
+        .raddr = raddr,
+        .laddr = laddr,
+        .rport = rte_cpu_to_be_16(rport),
+        .lport = rte_cpu_to_be_16(lport),
+    };
+    struct rte_ether_addr mac;
+    struct pt_tcp_conn *c;
+    int slot, rc;
+
+    PT_HOT_ASSERT_OWNER(&tcp->owner_lcore);
+    if (lport == 0 || rport == 0 || raddr == 0 || ops == NULL ||
+        ops->data == NULL || ops->closed == NULL || out == NULL ||
+        !pt_net_local(tcp->net, laddr) || pt_net_local(tcp->net, raddr))
+        return -EINVAL;
+    if (pt_tcp_lookup(tcp, raddr, laddr, t.rport, t.lport) != NULL)
+        return -EADDRINUSE;
+    rc = connect_mac(tcp, raddr, peer_mac, &mac);
+    if (rc != 0)
+        return rc;
+    slot = client_ops_slot(tcp, ops);
+    if (slot < 0)
+        return -ENOSPC;
+    c = pt_tcp_conn_alloc(tcp, &t, &mac, (uint8_t)slot, tcp->mss);
+    if (c == NULL) {
+        tcp_count(tcp, PT_TCP_C_CONNECT_POOL);
+        return -ENOBUFS;
+    }
+    /* the application owns it from here: `closed` follows whatever ends it */
+    c->flags |= CF_ACCEPTED;
+    c->user = user;
+    c->snd_una = pt_tcp_isn(tcp, &t);
+    c->snd_nxt = c->snd_una + 1;
+    c->snd_max = c->snd_nxt;
+    c->recover = c->snd_una;
+    pt_tcp_set_state(c, PT_TCP_SYN_SENT);
+    if (pt_tcp_send_syn(c) == 0) { /* else the timer sends it again */
+        c->flags |= CF_RTT;
+        c->rtt_start_us = tcp->now_us;
+    }
+    pt_tcp_rto_arm(c, c->rto_us);
+    *out = c;
+    return 0;
+}
+
 /* ---- connection life ---- */
 
 struct pt_tcp_conn *
-pt_tcp_conn_alloc(struct pt_tcp *tcp, const struct pt_tcp_seg *s,
-                  uint8_t listener, uint16_t peer_mss)
+pt_tcp_conn_alloc(struct pt_tcp *tcp, const struct pt_tcp_node *tuple,
+                  const struct rte_ether_addr *peer_mac, uint8_t listener,
+                  uint16_t peer_mss)
 {
     struct pt_tcp_conn *c = pool_get(&tcp->conns);
 
     if (c == NULL)
         return NULL;
     memset(c, 0, sizeof(*c));
-    c->node.raddr = s->ip->src_addr;
-    c->node.rport = s->th->src_port;
-    c->node.lport = s->th->dst_port;
+    c->node.raddr = tuple->raddr;
+    c->node.laddr = tuple->laddr;
+    c->node.rport = tuple->rport;
+    c->node.lport = tuple->lport;
     c->node.state = PT_TCP_CLOSED;
     c->tcp = tcp;
     c->listener = listener;
-    c->peer_mac = s->eth->src_addr;
+    c->peer_mac = *peer_mac;
     c->mss = RTE_MIN(tcp->mss, peer_mss);
     c->rto_us = tcp->rto_initial_us;
     c->cwnd = RTE_MIN(10u * c->mss, RTE_MAX(2u * c->mss, 14600u));
@@ -546,6 +657,7 @@ pt_tcp_enter_time_wait(struct pt_tcp_conn *c)
         tcp_count(tcp, PT_TCP_C_TW_SKIPPED);
     } else {
         tw->node.raddr = c->node.raddr;
+        tw->node.laddr = c->node.laddr;
         tw->node.rport = c->node.rport;
         tw->node.lport = c->node.lport;
         tw->node.state = PT_TCP_TIME_WAIT;
@@ -691,18 +803,27 @@ pt_tcp_conn_stack(const struct pt_tcp_conn *c)
     return c->tcp;
 }
 
+uint32_t
+pt_tcp_conn_laddr(const struct pt_tcp_conn *c)
+{
+    return c->node.laddr;
+}
+
 void
 pt_tcp_conn_set_user(struct pt_tcp_conn *c, void *user)
 {
     c->user = user;
 }
 
+/* Data may be queued once established (or, for an active open, before:
+ * it leaves when the handshake completes) until we close our side. */
 static inline bool
 can_send(const struct pt_tcp_conn *c)
 {
     return !(c->flags & (CF_FIN_QUEUED | CF_DEAD)) &&
            (c->node.state == PT_TCP_ESTABLISHED ||
-            c->node.state == PT_TCP_CLOSE_WAIT);
+            c->node.state == PT_TCP_CLOSE_WAIT ||
+            c->node.state == PT_TCP_SYN_SENT);
 }
 
 uint32_t
@@ -844,7 +965,8 @@ pt_tcp_abort(struct pt_tcp_conn *c)
     PT_HOT_ASSERT_OWNER(&c->tcp->owner_lcore);
     if (c->flags & CF_DEAD)
         return;
-    pt_tcp_send_rst(c);
+    if (c->node.state != PT_TCP_SYN_SENT) /* the peer holds no state yet */
+        pt_tcp_send_rst(c);
     tcp_count(c->tcp, PT_TCP_C_ABORTED);
     pt_tcp_kill(c, -ECONNABORTED);
 }

@@ -4,14 +4,17 @@
  * state machine (RFC 793 "SEGMENT ARRIVES", with RFC 5961 for RST, SYN and
  * ACK checks, RFC 5681/6582 for duplicate ACKs and recovery).
  *
- * Passive side only. LISTEN is not a connection: a listener is a port with
- * callbacks, and SYNs to it create a connection in SYN_RCVD (or, once the
- * SYN backlog is full, a stateless SYN cookie answer).
+ * LISTEN is not a connection: a listener is a port with callbacks, and
+ * SYNs to it create a connection in SYN_RCVD (or, once the SYN backlog is
+ * full, a stateless SYN cookie answer). An active open (pt_tcp_connect in
+ * tcp.c) starts in SYN_SENT with its SYN sent.
  *
  *                 SYN / SYN-ACK        ACK of SYN
  *     (listener) ---------------> SYN_RCVD ---------> ESTABLISHED
  *        | ACK carrying a valid cookie                  |      |
  *        +------------------------------------------>---+      |
+ *     pt_tcp_connect / SYN        SYN-ACK / ACK         |      |
+ *     ------------------> SYN_SENT --------------->-----+      |
  *                                                              |
  *        ESTABLISHED --app close / FIN--> FIN_WAIT_1           |
  *        FIN_WAIT_1 --ACK of FIN--> FIN_WAIT_2 --FIN / ACK--> TIME_WAIT
@@ -21,10 +24,14 @@
  *        any state --exact RST, RTO retries exhausted, app abort--> CLOSED
  *
  * Invariants per state:
+ *   SYN_SENT     snd_una = ISS, snd_nxt = snd_max = ISS + 1, rcv_nxt = 0
+ *                (no IRS yet); owned by the application (CF_ACCEPTED) but
+ *                no callback yet; RTO timer = SYN resend; data and a FIN
+ *                may be queued, nothing but the SYN leaves.
  *   SYN_RCVD     snd_una = ISS, snd_nxt = ISS + 1; not yet seen by the
  *                application; counted in half_open; RTO timer = SYN-ACK
  *                resend.
- *   ESTABLISHED  accepted by the application (CF_ACCEPTED); data both ways.
+ *   ESTABLISHED  owned by the application (CF_ACCEPTED); data both ways.
  *   FIN_WAIT_1   our FIN sent (snd_nxt is past it), not yet acknowledged.
  *   FIN_WAIT_2   our FIN acknowledged, send queue empty; waiting for FIN.
  *   CLOSING      both FINs sent, ours not yet acknowledged.
@@ -35,6 +42,10 @@
  *   CLOSED       out of the table and wheel, CF_DEAD, waiting to be reaped.
  *
  * Transitions (state -> state [function]):
+ *   (none) -> SYN_SENT           [pt_tcp_connect, tcp.c]
+ *   SYN_SENT -> ESTABLISHED      [syn_sent_input, acceptable SYN-ACK]
+ *   SYN_SENT -> CLOSED           [syn_sent_input RST acking our SYN;
+ *                                 rto_expired: SYN retries; pt_tcp_abort]
  *   (none) -> SYN_RCVD           [listen_syn, tcp_listen.c]
  *   (none) -> SYN_RCVD -> ESTABLISHED  [listen_ack, tcp_listen.c: cookie]
  *   SYN_RCVD -> ESTABLISHED      [conn_input, ACK of our SYN]
@@ -327,6 +338,77 @@ fast_path(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
     return true;
 }
 
+/*
+ * A segment for an active open in SYN_SENT (RFC 9293 3.10.7.3). The only
+ * acceptable ACK is ISS + 1 (snd_una < ACK <= snd_nxt). Consumes s->m.
+ */
+static void
+syn_sent_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
+{
+    struct pt_tcp *tcp = c->tcp;
+    const uint8_t f = s->flags;
+    bool ack_ok = (f & TH_ACK) && s->ack == c->snd_nxt;
+    const struct pt_tcp_ops *ops;
+
+    if ((f & TH_ACK) && !ack_ok) {
+        /* an old connection's segment: <SEQ=SEG.ACK><CTL=RST> */
+        if (!(f & TH_RST) && pt_tcp_reply_allowed(tcp))
+            pt_tcp_reply(tcp, &c->peer_mac, &c->node, s->ack, 0, TH_RST, 0,
+                         0);
+        pt_tcp_seg_drop(tcp, s->m, (f & TH_RST) ? PT_TCP_DROP_RST_SEQ
+                                                : PT_TCP_DROP_SYNACK_ACK);
+        return;
+    }
+    if (f & TH_RST) {
+        if (!ack_ok) { /* RFC 5961 3.2: only an ACK of our SYN counts */
+            pt_tcp_seg_drop(tcp, s->m, PT_TCP_DROP_RST_SEQ);
+            return;
+        }
+        tcp_count(tcp, PT_TCP_C_RST_RCVD);
+        tcp_count(tcp, PT_TCP_C_REFUSED);
+        pt_tcp_kill(c, -ECONNREFUSED);
+        rte_pktmbuf_free(s->m);
+        return;
+    }
+    if (!(f & TH_SYN)) {
+        pt_tcp_seg_drop(tcp, s->m, PT_TCP_DROP_SYN_SENT);
+        return;
+    }
+    if (!ack_ok) {
+        /* a SYN alone: the peer opens towards us at the same time */
+        pt_tcp_seg_drop(tcp, s->m, PT_TCP_DROP_SIMOPEN);
+        return;
+    }
+
+    /* SYN-ACK of our SYN: established. Data (or a FIN) on it is not
+     * taken: our ACK of IRS + 1 makes the peer send it again. */
+    c->mss = RTE_MIN(tcp->mss, s->mss ? s->mss : 536);
+    c->cwnd = RTE_MIN(10u * c->mss, RTE_MAX(2u * c->mss, 14600u));
+    c->rcv_nxt = s->seq + 1;
+    c->rcv_adv = c->rcv_nxt + tcp->rcv_buf; /* what our SYN offered */
+    c->snd_una = s->ack;
+    c->snd_wnd = s->wnd; /* a SYN's window is never scaled */
+    c->max_snd_wnd = s->wnd;
+    c->snd_wl1 = s->seq;
+    c->snd_wl2 = s->ack;
+    c->retries = 0;
+    if (c->flags & CF_RTT)
+        pt_tcp_rtt_sample(c, tcp->now_us - c->rtt_start_us);
+    c->flags &= (uint16_t)~CF_RTT;
+    pt_tcp_rto_stop(c);
+    pt_tcp_set_state(c, PT_TCP_ESTABLISHED);
+    tcp_count(tcp, PT_TCP_C_CONNECTED);
+    rte_pktmbuf_free(s->m);
+    pt_tcp_send_ack(c); /* now, not delayed: it completes the handshake */
+    ops = listener_of(c)->ops;
+    if (ops->connected != NULL)
+        ops->connected(c->user, c);
+    /* data or a FIN the application queued before (or just now) */
+    if (!(c->flags & CF_DEAD) &&
+        (c->snd_queued > 0 || (c->flags & CF_FIN_QUEUED)))
+        pt_tcp_pending(c);
+}
+
 /* Is the segment inside the window we advertised (RFC 793 table)? */
 static bool
 seq_acceptable(const struct pt_tcp_conn *c, const struct pt_tcp_seg *s,
@@ -359,6 +441,11 @@ pt_tcp_conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
                                                   : 0;
     bool fin = (f & TH_FIN) != 0;
     struct rte_mbuf *m = s->m;
+
+    if (unlikely(c->node.state == PT_TCP_SYN_SENT)) {
+        syn_sent_input(c, s);
+        return;
+    }
 
     /* 1. sequence number */
     if (!seq_acceptable(c, s, seglen, wnd)) {
@@ -417,8 +504,8 @@ pt_tcp_conn_input(struct pt_tcp_conn *c, struct pt_tcp_seg *s)
     if (c->node.state == PT_TCP_SYN_RCVD) {
         if (s->ack != c->snd_nxt) {
             if (pt_tcp_reply_allowed(tcp))
-                pt_tcp_reply(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
-                             c->node.lport, s->ack, 0, TH_RST, 0, 0);
+                pt_tcp_reply(tcp, &c->peer_mac, &c->node, s->ack, 0, TH_RST,
+                             0, 0);
             pt_tcp_seg_drop(tcp, m, PT_TCP_DROP_SYNACK_ACK);
             return;
         }
@@ -645,7 +732,8 @@ pt_tcp_input(struct pt_tcp *tcp, struct rte_mbuf *m,
     s.len = l4_len - doff;
     s.mss = (f & TH_SYN) && doff > PT_TCP_HDR_LEN ? parse_mss(s.th, doff) : 0;
 
-    n = pt_tcp_lookup(tcp, ip->src_addr, s.th->src_port, s.th->dst_port);
+    n = pt_tcp_lookup(tcp, ip->src_addr, ip->dst_addr, s.th->src_port,
+                      s.th->dst_port);
     if (n == NULL)
         pt_tcp_no_conn(tcp, &s);
     else if (n->state == PT_TCP_TIME_WAIT)

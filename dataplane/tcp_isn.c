@@ -3,7 +3,8 @@
  * Initial sequence numbers and SYN cookies for TCP-lite.
  *
  * ISN (RFC 6528): ISN = M + F(localip, localport, remoteip, remoteport,
- * secret), M a 4-microsecond clock, F SipHash-2-4 keyed with a per-process
+ * secret), localip being the connection's own address (a net may have
+ * several), M a 4-microsecond clock, F SipHash-2-4 keyed with a per-process
  * secret. Off-path attackers cannot predict our ISNs; the same 4-tuple
  * reused quickly still gets increasing ISNs.
  *
@@ -28,20 +29,19 @@
 
 #include "tcp_priv.h"
 
+/* The 4-tuple folded into one word; our address is the connection's own
+ * (a net may have several). */
 static inline uint64_t
-tuple_word(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-           uint16_t lport)
+tuple_word(const struct pt_tcp_node *t)
 {
-    return ((uint64_t)raddr << 32) ^ ((uint64_t)rport << 16) ^ lport ^
-           ((uint64_t)tcp->net->ip << 7);
+    return ((uint64_t)t->raddr << 32) ^ ((uint64_t)t->rport << 16) ^
+           t->lport ^ ((uint64_t)t->laddr << 7);
 }
 
 uint32_t
-pt_tcp_isn(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-           uint16_t lport)
+pt_tcp_isn(const struct pt_tcp *tcp, const struct pt_tcp_node *t)
 {
-    uint64_t f = pt_siphash_2w(tcp->isn_key, tuple_word(tcp, raddr, rport, lport),
-                            tcp->net->ip);
+    uint64_t f = pt_siphash_2w(tcp->isn_key, tuple_word(t), t->laddr);
 
     return (uint32_t)f + (uint32_t)(tcp->now_ns / 4000);
 }
@@ -51,12 +51,12 @@ static const uint16_t cookie_mss[8] = { 536, 1024, 1200, 1300,
                                         1360, 1400, 1440, 1460 };
 
 static uint32_t
-cookie_hash(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-            uint16_t lport, uint32_t peer_isn, uint32_t t)
+cookie_hash(const struct pt_tcp *tcp, const struct pt_tcp_node *tu,
+            uint32_t peer_isn, uint32_t t)
 {
     uint64_t h = pt_siphash_2w(tcp->cookie_key,
-                            tuple_word(tcp, raddr, rport, lport),
-                            ((uint64_t)t << 32) | peer_isn);
+                               tuple_word(tu),
+                               ((uint64_t)t << 32) | peer_isn);
 
     return (uint32_t)h & 0xffffffu;
 }
@@ -68,8 +68,8 @@ cookie_period(const struct pt_tcp *tcp)
 }
 
 uint32_t
-pt_tcp_cookie_make(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-                   uint16_t lport, uint32_t peer_isn, uint16_t *mss)
+pt_tcp_cookie_make(const struct pt_tcp *tcp, const struct pt_tcp_node *tu,
+                   uint32_t peer_isn, uint16_t *mss)
 {
     uint32_t t = cookie_period(tcp);
     uint32_t idx = 0;
@@ -79,13 +79,12 @@ pt_tcp_cookie_make(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
             idx = i;
     *mss = cookie_mss[idx];
     return ((t & 0x1f) << 27) | (idx << 24) |
-           cookie_hash(tcp, raddr, rport, lport, peer_isn, t);
+           cookie_hash(tcp, tu, peer_isn, t);
 }
 
 int
-pt_tcp_cookie_check(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-                    uint16_t lport, uint32_t peer_isn, uint32_t cookie,
-                    uint16_t *mss)
+pt_tcp_cookie_check(const struct pt_tcp *tcp, const struct pt_tcp_node *tu,
+                    uint32_t peer_isn, uint32_t cookie, uint16_t *mss)
 {
     uint32_t now = cookie_period(tcp);
 
@@ -94,7 +93,7 @@ pt_tcp_cookie_check(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
 
         if ((t & 0x1f) != cookie >> 27)
             continue;
-        if (cookie_hash(tcp, raddr, rport, lport, peer_isn, t) !=
+        if (cookie_hash(tcp, tu, peer_isn, t) !=
             (cookie & 0xffffffu))
             return -1;
         *mss = cookie_mss[(cookie >> 24) & 7];

@@ -13,20 +13,22 @@
 
 #include "tcp_priv.h"
 
-/* RST for a segment that belongs to nothing (RFC 793, "reset generation"). */
+/* RST for a segment that belongs to nothing (RFC 793, "reset generation"),
+ * from the address the segment was sent to. */
 static void
 reset_for(struct pt_tcp *tcp, const struct pt_tcp_seg *s)
 {
+    struct pt_tcp_node t;
+
     if (s->flags & TH_RST)
         return;
     if (!pt_tcp_reply_allowed(tcp))
         return;
+    t = pt_tcp_seg_tuple(s);
     if (s->flags & TH_ACK)
-        pt_tcp_reply(tcp, &s->eth->src_addr, s->ip->src_addr, s->th->src_port,
-                     s->th->dst_port, s->ack, 0, TH_RST, 0, 0);
+        pt_tcp_reply(tcp, &s->eth->src_addr, &t, s->ack, 0, TH_RST, 0, 0);
     else
-        pt_tcp_reply(tcp, &s->eth->src_addr, s->ip->src_addr, s->th->src_port,
-                     s->th->dst_port, 0,
+        pt_tcp_reply(tcp, &s->eth->src_addr, &t, 0,
                      s->seq + s->len + !!(s->flags & TH_SYN) +
                          !!(s->flags & TH_FIN),
                      TH_RST | TH_ACK, 0, 0);
@@ -53,12 +55,10 @@ static void
 cookie_synack(struct pt_tcp *tcp, const struct pt_tcp_seg *s)
 {
     uint16_t mss = s->mss ? s->mss : 536;
-    uint32_t cookie = pt_tcp_cookie_make(tcp, s->ip->src_addr,
-                                         s->th->src_port, s->th->dst_port,
-                                         s->seq, &mss);
+    struct pt_tcp_node t = pt_tcp_seg_tuple(s);
+    uint32_t cookie = pt_tcp_cookie_make(tcp, &t, s->seq, &mss);
 
-    if (pt_tcp_reply(tcp, &s->eth->src_addr, s->ip->src_addr,
-                     s->th->src_port, s->th->dst_port, cookie, s->seq + 1,
+    if (pt_tcp_reply(tcp, &s->eth->src_addr, &t, cookie, s->seq + 1,
                      TH_SYN | TH_ACK, (uint16_t)tcp->rcv_buf, tcp->mss) == 0)
         tcp_count(tcp, PT_TCP_C_COOKIES_SENT);
 }
@@ -66,6 +66,7 @@ cookie_synack(struct pt_tcp *tcp, const struct pt_tcp_seg *s)
 static void
 listen_syn(struct pt_tcp *tcp, const struct pt_tcp_seg *s, uint8_t lidx)
 {
+    struct pt_tcp_node t = pt_tcp_seg_tuple(s);
     struct pt_tcp_conn *c;
 
     if (tcp->half_open >= tcp->syn_backlog) {
@@ -77,7 +78,8 @@ listen_syn(struct pt_tcp *tcp, const struct pt_tcp_seg *s, uint8_t lidx)
         rte_pktmbuf_free(s->m);
         return;
     }
-    c = pt_tcp_conn_alloc(tcp, s, lidx, s->mss ? s->mss : 536);
+    c = pt_tcp_conn_alloc(tcp, &t, &s->eth->src_addr, lidx,
+                          s->mss ? s->mss : 536);
     if (c == NULL) {
         if (tcp->syncookies)
             cookie_synack(tcp, s); /* the ACK may find room later */
@@ -85,8 +87,7 @@ listen_syn(struct pt_tcp *tcp, const struct pt_tcp_seg *s, uint8_t lidx)
         return;
     }
     /* data on a SYN is not kept: the peer sends it again */
-    conn_setup_peer(c, s, s->seq, pt_tcp_isn(tcp, c->node.raddr,
-                                             c->node.rport, c->node.lport));
+    conn_setup_peer(c, s, s->seq, pt_tcp_isn(tcp, &t));
     pt_tcp_set_state(c, PT_TCP_SYN_RCVD);
     if (pt_tcp_send_synack(c) == 0) {
         c->flags |= CF_RTT;
@@ -100,19 +101,18 @@ listen_syn(struct pt_tcp *tcp, const struct pt_tcp_seg *s, uint8_t lidx)
 static void
 listen_ack(struct pt_tcp *tcp, struct pt_tcp_seg *s, uint8_t lidx)
 {
+    struct pt_tcp_node t = pt_tcp_seg_tuple(s);
     struct pt_tcp_conn *c;
     uint16_t mss;
 
     if (!tcp->syncookies ||
-        pt_tcp_cookie_check(tcp, s->ip->src_addr, s->th->src_port,
-                            s->th->dst_port, s->seq - 1, s->ack - 1,
-                            &mss) != 0) {
+        pt_tcp_cookie_check(tcp, &t, s->seq - 1, s->ack - 1, &mss) != 0) {
         reset_for(tcp, s);
         pt_tcp_seg_drop(tcp, s->m, tcp->syncookies ? PT_TCP_DROP_COOKIE
                                             : PT_TCP_DROP_NO_CONN);
         return;
     }
-    c = pt_tcp_conn_alloc(tcp, s, lidx, mss);
+    c = pt_tcp_conn_alloc(tcp, &t, &s->eth->src_addr, lidx, mss);
     if (c == NULL) {
         reset_for(tcp, s);
         pt_tcp_seg_drop(tcp, s->m, PT_TCP_DROP_POOL);
@@ -178,9 +178,8 @@ pt_tcp_tw_input(struct pt_tcp *tcp, struct pt_tcp_tw *tw, struct pt_tcp_seg *s)
             pt_timer_arm(tcp->wheel, &tw->timer,
                          tcp->now_tick + tcp->time_wait_ms);
         if (pt_tcp_reply_allowed(tcp))
-            pt_tcp_reply(tcp, &tw->peer_mac, tw->node.raddr, tw->node.rport,
-                         tw->node.lport, tw->snd_nxt, tw->rcv_nxt, TH_ACK,
-                         0, 0);
+            pt_tcp_reply(tcp, &tw->peer_mac, &tw->node, tw->snd_nxt,
+                         tw->rcv_nxt, TH_ACK, 0, 0);
     }
     pt_tcp_seg_drop(tcp, s->m, PT_TCP_DROP_TIME_WAIT);
 }

@@ -26,16 +26,20 @@
 #include "cksum.h"
 #include "tcp_priv.h"
 
+/* pt_tcp_output() tells the handshake states by one compare */
+_Static_assert(PT_TCP_CLOSED == 0 && PT_TCP_SYN_SENT == 1 &&
+               PT_TCP_SYN_RCVD == 2, "handshake states come first");
+
 /*
- * Allocate a frame with headers for (raddr, rport, lport) filled in except
- * the checksums; *payload points at where payload_len bytes go. The
+ * Allocate a frame with headers for the 4-tuple t (our address and port as
+ * source) filled in except the checksums; *payload points at where payload_len bytes go. The
  * fields every segment of the core shares come from tcp->hdr (built at
  * creation by pt_tcp_hdr_template()); the rest are patched in.
  */
 static struct rte_mbuf *
 frame_alloc(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
-            uint32_t raddr, uint16_t rport, uint16_t lport, uint32_t seq,
-            uint32_t ack, uint8_t flags, uint16_t wnd, uint16_t mss_opt,
+            const struct pt_tcp_node *t, uint32_t seq, uint32_t ack,
+            uint8_t flags, uint16_t wnd, uint16_t mss_opt,
             uint32_t payload_len, uint8_t **payload)
 {
     uint32_t opt = mss_opt ? PT_TCP_SYN_OPT_LEN : 0;
@@ -66,11 +70,12 @@ frame_alloc(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
     ip = (struct rte_ipv4_hdr *)(eh + 1);
     ip->total_length = rte_cpu_to_be_16((uint16_t)(len - sizeof(*eh)));
     ip->packet_id = rte_cpu_to_be_16(tcp->ip_id++);
-    ip->dst_addr = raddr;
+    ip->src_addr = t->laddr;
+    ip->dst_addr = t->raddr;
 
     th = (struct rte_tcp_hdr *)(ip + 1);
-    th->src_port = lport;
-    th->dst_port = rport;
+    th->src_port = t->lport;
+    th->dst_port = t->rport;
     th->sent_seq = rte_cpu_to_be_32(seq);
     th->recv_ack = rte_cpu_to_be_32(ack);
     th->tcp_flags = flags;
@@ -89,7 +94,8 @@ frame_alloc(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
 }
 
 /* The constant part of every segment a core sends: our MAC, EtherType,
- * IPv4 version/TOS/DF/TTL/protocol/source, a 20-byte TCP header. */
+ * IPv4 version/TOS/DF/TTL/protocol, a 20-byte TCP header. The source
+ * address is the connection's (a net may have several). */
 void
 pt_tcp_hdr_template(struct pt_tcp *tcp)
 {
@@ -104,9 +110,8 @@ pt_tcp_hdr_template(struct pt_tcp *tcp)
     ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
     ip->time_to_live = 64;
     ip->next_proto_id = IPPROTO_TCP;
-    ip->src_addr = tcp->net->ip;
     th->data_off = (uint8_t)((PT_TCP_HDR_LEN / 4) << 4);
-    /* total_length, packet_id, dst_addr and the checksum are 0 here */
+    /* total_length, packet_id, the addresses and the checksum are 0 here */
     tcp->hdr_sum = pt_cksum_ipv4_hdr(ip);
 }
 
@@ -134,7 +139,8 @@ frame_send(struct pt_tcp *tcp, struct rte_mbuf *m, uint32_t payload_len)
     }
     /* the template's constant fields are summed once (tcp->hdr_sum) */
     ip->hdr_checksum = (uint16_t)~pt_cksum_fold(
-        tcp->hdr_sum + ip->total_length + ip->packet_id + ip->dst_addr);
+        tcp->hdr_sum + ip->total_length + ip->packet_id + ip->src_addr +
+        ip->dst_addr);
     sum = l4_len == PT_TCP_HDR_LEN ? pt_cksum_add20(th, sum)    /* bare */
                                    : pt_cksum_add(th, l4_len, sum);
     th->cksum = (uint16_t)~pt_cksum_fold(sum);
@@ -148,12 +154,12 @@ queue:
 
 int
 pt_tcp_reply(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
-             uint32_t raddr, uint16_t rport, uint16_t lport, uint32_t seq,
-             uint32_t ack, uint8_t flags, uint16_t wnd, uint16_t mss)
+             const struct pt_tcp_node *tuple, uint32_t seq, uint32_t ack,
+             uint8_t flags, uint16_t wnd, uint16_t mss)
 {
     uint8_t *payload;
-    struct rte_mbuf *m = frame_alloc(tcp, mac, raddr, rport, lport, seq, ack,
-                                     flags, wnd, mss, 0, &payload);
+    struct rte_mbuf *m = frame_alloc(tcp, mac, tuple, seq, ack, flags, wnd,
+                                     mss, 0, &payload);
 
     if (m == NULL)
         return -ENOBUFS;
@@ -226,9 +232,8 @@ conn_segment(struct pt_tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
 
     if (flags & TH_SYN)
         c->rcv_adv = c->rcv_nxt + tcp->rcv_buf;
-    m = frame_alloc(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
-                    c->node.lport, seq, c->rcv_nxt, flags, wnd, mss, len,
-                    &payload);
+    m = frame_alloc(tcp, &c->peer_mac, &c->node, seq, c->rcv_nxt, flags, wnd,
+                    mss, len, &payload);
     if (m == NULL)
         return -ENOBUFS;
     if (len > 0)
@@ -255,9 +260,8 @@ pt_tcp_send_ack(struct pt_tcp_conn *c)
     uint8_t *payload;
     struct rte_mbuf *m;
 
-    m = frame_alloc(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
-                    c->node.lport, c->snd_max, c->rcv_nxt, TH_ACK,
-                    adv_window(c), 0, 0, &payload);
+    m = frame_alloc(tcp, &c->peer_mac, &c->node, c->snd_max, c->rcv_nxt,
+                    TH_ACK, adv_window(c), 0, 0, &payload);
     if (unlikely(m == NULL))
         return;
     ack_settled(c);
@@ -272,13 +276,21 @@ pt_tcp_send_synack(struct pt_tcp_conn *c)
     return conn_segment(c, c->snd_una, TH_SYN | TH_ACK, 0);
 }
 
+/* The SYN of an active open (ISS = snd_una; no ACK yet, so its ACK field
+ * is 0: rcv_nxt is 0 until the SYN-ACK). */
+int
+pt_tcp_send_syn(struct pt_tcp_conn *c)
+{
+    return conn_segment(c, c->snd_una, TH_SYN, 0);
+}
+
 void
 pt_tcp_send_rst(struct pt_tcp_conn *c)
 {
     struct pt_tcp *tcp = c->tcp;
 
-    pt_tcp_reply(tcp, &c->peer_mac, c->node.raddr, c->node.rport,
-                 c->node.lport, c->snd_max, c->rcv_nxt, TH_RST | TH_ACK, 0, 0);
+    pt_tcp_reply(tcp, &c->peer_mac, &c->node, c->snd_max, c->rcv_nxt,
+                 TH_RST | TH_ACK, 0, 0);
 }
 
 /* FIN sequence number (valid when CF_FIN_QUEUED, until it is acked). */
@@ -335,7 +347,10 @@ pt_tcp_output(struct pt_tcp_conn *c)
     struct pt_tcp *tcp = c->tcp;
     bool sent = false;
 
-    if (c->node.state == PT_TCP_SYN_RCVD || c->node.state == PT_TCP_CLOSED)
+    /* CLOSED, SYN_SENT, SYN_RCVD: nothing but the handshake (sent by
+     * tcp_listen.c, pt_tcp_connect and the timer) leaves before
+     * ESTABLISHED; queued data and a queued FIN wait for it */
+    if (c->node.state <= PT_TCP_SYN_RCVD)
         return;
     /* the common case after input: nothing queued to send, an ACK owed */
     if (c->snd_una + c->snd_queued == c->snd_nxt &&

@@ -33,6 +33,9 @@
 PT_LOG_DECLARE(dp_tcp);
 
 #define PT_TCP_LISTEN_MAX 16
+/* tcp->listeners[] holds the listeners, then the ops tables of active
+ * opens (port 0): a connection's uint8_t `listener` indexes either. */
+#define PT_TCP_OPS_SLOTS (PT_TCP_LISTEN_MAX + PT_TCP_CLIENT_OPS)
 #define PT_TCP_WHEEL_SLOTS 4096   /* 1 ms ticks: one rotation is 4 s */
 #define PT_TCP_HDR_LEN 20
 #define PT_TCP_SYN_OPT_LEN 4      /* MSS option only */
@@ -55,14 +58,19 @@ PT_LOG_DECLARE(dp_tcp);
 #define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
 
-/* Lookup header shared by connections and TIME_WAIT entries. */
+/* Lookup header shared by connections and TIME_WAIT entries. laddr took
+ * what was padding after `state` (the fields moved up one): the node is
+ * 24 bytes either way, and neither table object grew. */
 struct pt_tcp_node {
     struct pt_tcp_node *next;   /* table chain; free-list link in a pool */
     uint32_t raddr;             /* peer address, network order */
+    uint32_t laddr;             /* our address, network order */
     uint16_t rport;             /* peer port, network order */
     uint16_t lport;             /* our port, network order */
     uint8_t state;              /* enum pt_tcp_state */
 };
+_Static_assert(sizeof(struct pt_tcp_node) == 24,
+               "struct pt_tcp_node must stay 24 bytes");
 
 /* Connection flags. */
 enum {
@@ -168,6 +176,7 @@ struct pt_tcp {
     uint32_t rto_max_us;
     uint32_t max_retries;
     uint32_t synack_retries;
+    uint32_t syn_retries;
     uint32_t time_wait_ms;
     uint32_t reply_limit;
     uint32_t ooo_segments;         /* per connection; 0 = no reassembly */
@@ -194,13 +203,15 @@ struct pt_tcp {
     uint64_t hdr_sum;              /* checksum sum of its IPv4 header */
     uint32_t half_open;            /* connections in SYN_RCVD */
     uint16_t ip_id;
+    uint32_t arp_ip;               /* last address pt_tcp_connect resolved */
+    uint64_t arp_tick;             /* ...and when (one request per ms) */
     struct pt_tcp_conn *pending;   /* output / reap list */
     struct pt_timer_wheel *wheel;
     struct pt_tcp_node **table;
     uint32_t table_mask;
     struct pt_tcp_pool conns;
     struct pt_tcp_pool tws;
-    struct pt_tcp_listener listeners[PT_TCP_LISTEN_MAX];
+    struct pt_tcp_listener listeners[PT_TCP_OPS_SLOTS];
     unsigned owner_lcore;
 
     struct pt_tcp_stats stats;
@@ -218,25 +229,31 @@ tcp_count_n(struct pt_tcp *tcp, enum pt_tcp_counter c, uint64_t n)
     tcp->stats.c[c] += n;
 }
 
+/*
+ * Bucket of a 4-tuple. Our address goes into the CRC's initial value: for
+ * the broker's single address that costs one XOR, and tuples that differ
+ * only in it still land in different buckets (CRC is linear in its seed).
+ */
 static inline uint32_t
-pt_tcp_tuple_hash(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-                  uint16_t lport)
+pt_tcp_tuple_hash(const struct pt_tcp *tcp, uint32_t raddr, uint32_t laddr,
+                  uint16_t rport, uint16_t lport)
 {
     uint64_t k = ((uint64_t)raddr << 32) | ((uint32_t)rport << 16) | lport;
 
-    return rte_hash_crc_8byte(k, tcp->hash_seed) & tcp->table_mask;
+    return rte_hash_crc_8byte(k, tcp->hash_seed ^ laddr) & tcp->table_mask;
 }
 
 /* The connection or TIME_WAIT entry of a 4-tuple (network order), or NULL. */
 static inline struct pt_tcp_node *
-pt_tcp_lookup(struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-              uint16_t lport)
+pt_tcp_lookup(struct pt_tcp *tcp, uint32_t raddr, uint32_t laddr,
+              uint16_t rport, uint16_t lport)
 {
-    struct pt_tcp_node *n = tcp->table[pt_tcp_tuple_hash(tcp, raddr, rport,
-                                                         lport)];
+    struct pt_tcp_node *n = tcp->table[pt_tcp_tuple_hash(tcp, raddr, laddr,
+                                                         rport, lport)];
 
     for (; n != NULL; n = n->next)
-        if (n->raddr == raddr && n->rport == rport && n->lport == lport)
+        if (n->raddr == raddr && n->rport == rport && n->lport == lport &&
+            n->laddr == laddr)
             return n;
     return NULL;
 }
@@ -268,8 +285,20 @@ void pt_tcp_table_remove(struct pt_tcp *tcp, struct pt_tcp_node *n);
 struct pt_tcp_listener *pt_tcp_listener_find(struct pt_tcp *tcp,
                                              uint16_t lport);
 struct pt_tcp_conn *pt_tcp_conn_alloc(struct pt_tcp *tcp,
-                                      const struct pt_tcp_seg *s,
+                                      const struct pt_tcp_node *tuple,
+                                      const struct rte_ether_addr *peer_mac,
                                       uint8_t listener, uint16_t peer_mss);
+/* The 4-tuple of a received segment, as our side sees it. */
+static inline struct pt_tcp_node
+pt_tcp_seg_tuple(const struct pt_tcp_seg *s)
+{
+    return (struct pt_tcp_node){
+        .raddr = s->ip->src_addr,
+        .laddr = s->ip->dst_addr,
+        .rport = s->th->src_port,
+        .lport = s->th->dst_port,
+    };
+}
 void pt_tcp_set_state(struct pt_tcp_conn *c, enum pt_tcp_state st);
 void pt_tcp_pending(struct pt_tcp_conn *c);
 void pt_tcp_kill(struct pt_tcp_conn *c, int reason);
@@ -345,12 +374,13 @@ void pt_tcp_hdr_template(struct pt_tcp *tcp);
 void pt_tcp_output(struct pt_tcp_conn *c);
 void pt_tcp_send_ack(struct pt_tcp_conn *c);
 int pt_tcp_send_synack(struct pt_tcp_conn *c);
+int pt_tcp_send_syn(struct pt_tcp_conn *c);
 void pt_tcp_send_rst(struct pt_tcp_conn *c);
 void pt_tcp_retransmit_una(struct pt_tcp_conn *c);
 void pt_tcp_send_probe(struct pt_tcp_conn *c);
 int pt_tcp_reply(struct pt_tcp *tcp, const struct rte_ether_addr *mac,
-                 uint32_t raddr, uint16_t rport, uint16_t lport, uint32_t seq,
-                 uint32_t ack, uint8_t flags, uint16_t wnd, uint16_t mss);
+                 const struct pt_tcp_node *tuple, uint32_t seq, uint32_t ack,
+                 uint8_t flags, uint16_t wnd, uint16_t mss);
 
 /* tcp_timer.c */
 void pt_tcp_timer_update(struct pt_tcp_conn *c);
@@ -360,15 +390,13 @@ void pt_tcp_dack_arm(struct pt_tcp_conn *c);
 void pt_tcp_timer_fire(struct pt_timer *t, void *arg);
 void pt_tcp_rtt_sample(struct pt_tcp_conn *c, uint32_t rtt_us);
 
-/* tcp_isn.c */
-uint32_t pt_tcp_isn(const struct pt_tcp *tcp, uint32_t raddr, uint16_t rport,
-                    uint16_t lport);
-uint32_t pt_tcp_cookie_make(const struct pt_tcp *tcp, uint32_t raddr,
-                            uint16_t rport, uint16_t lport, uint32_t peer_isn,
+/* tcp_isn.c (the tuple's next and state are not read) */
+uint32_t pt_tcp_isn(const struct pt_tcp *tcp, const struct pt_tcp_node *t);
+uint32_t pt_tcp_cookie_make(const struct pt_tcp *tcp,
+                            const struct pt_tcp_node *t, uint32_t peer_isn,
                             uint16_t *mss);
-int pt_tcp_cookie_check(const struct pt_tcp *tcp, uint32_t raddr,
-                        uint16_t rport, uint16_t lport, uint32_t peer_isn,
-                        uint32_t cookie, uint16_t *mss);
+int pt_tcp_cookie_check(const struct pt_tcp *tcp, const struct pt_tcp_node *t,
+                        uint32_t peer_isn, uint32_t cookie, uint16_t *mss);
 
 /* The stack attached to a net (set by pt_tcp_create). */
 static inline struct pt_tcp *

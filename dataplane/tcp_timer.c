@@ -5,7 +5,7 @@
  *
  *   rto_at   (CF_RTO)          retransmission timeout (RFC 6298) in
  *                              synchronized states; SYN-ACK resend in
- *                              SYN_RCVD; with CF_PERSIST, the zero-window
+ *                              SYN_RCVD; SYN resend in SYN_SENT; with CF_PERSIST, the zero-window
  *                              probe timer
  *   dack_at  (CF_ACK_DELAYED)  delayed ACK
  *
@@ -20,6 +20,11 @@
  * to snd_una; after tcp.max_retries expiries in a row the connection is
  * reset and closed with -ETIMEDOUT. Any ACK that moves snd_una resets the
  * count.
+ *
+ * Handshake resends (SYN in SYN_SENT, SYN-ACK in SYN_RCVD) back off the
+ * same way from tcp.rto_initial_ms; after syn_retries (synack_retries)
+ * resends an active open ends with -ETIMEDOUT (conns_timed_out, no RST:
+ * the peer never answered), a passive one silently (half_open_dropped).
  */
 #include <errno.h>
 
@@ -144,6 +149,20 @@ rto_expired(struct pt_tcp_conn *c)
     struct pt_tcp *tcp = c->tcp;
     uint32_t flight;
 
+    if (c->node.state == PT_TCP_SYN_SENT) {
+        if (c->retries >= tcp->syn_retries) {
+            tcp_count(tcp, PT_TCP_C_TIMED_OUT);
+            pt_tcp_kill(c, -ETIMEDOUT);
+            return;
+        }
+        c->retries++;
+        c->flags &= (uint16_t)~CF_RTT; /* Karn */
+        tcp_count(tcp, PT_TCP_C_RETRANS);
+        backoff(c);
+        pt_tcp_send_syn(c);
+        pt_tcp_rto_arm(c, c->rto_us);
+        return;
+    }
     if (c->node.state == PT_TCP_SYN_RCVD) {
         if (c->retries >= tcp->synack_retries) {
             tcp_count(tcp, PT_TCP_C_HALF_OPEN_DROPPED);

@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * petrel L2/L3: Ethernet demux, ARP (answer for our address, learn peers,
- * announce ourselves), IPv4 header validation and ICMP echo, for one
+ * petrel L2/L3: Ethernet demux, ARP (answer for our addresses, learn
+ * peers, announce ourselves), IPv4 header validation and ICMP echo, for one
  * dataplane core.
+ *
+ * Addresses: a context owns one MAC and a range of IPv4 addresses,
+ * ip .. ip + ip_count - 1 (the broker uses one; the load generator, which
+ * runs this stack in client mode, spreads its connections over several
+ * to get past 64 K ports per peer). Every "is it ours" check covers the
+ * whole range: IPv4 input accepts any of them as destination, ARP answers
+ * for each (with the asked-for address as sender) and refuses senders that
+ * claim one of them.
  *
  * Each dataplane core owns one struct pt_net. pt_net_input() takes a burst
  * of received frames and consumes every one of them: a frame is either
@@ -24,6 +32,7 @@
 #ifndef PETREL_NET_H
 #define PETREL_NET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_ether.h>
@@ -91,7 +100,11 @@ struct pt_net;
 /** Settings a struct pt_net is created with. */
 struct pt_net_conf {
     struct rte_ether_addr mac;  /**< our MAC (the port's) */
-    uint32_t ip;                /**< our address, network order */
+    uint32_t ip;                /**< our (first) address, network order */
+    uint32_t ip_count;          /**< addresses ip .. ip + ip_count - 1
+                                 *   (counted in host order, all inside
+                                 *   the subnet, none its broadcast);
+                                 *   0 or 1: just ip */
     uint8_t prefix_len;         /**< our subnet */
     uint32_t arp_entries;       /**< neighbour cache size (rounded up to 2^n) */
     uint64_t arp_timeout_ns;    /**< neighbour lifetime without refresh */
@@ -104,7 +117,8 @@ struct pt_net_conf {
 /**
  * Create a core's L2/L3 context (allocates the struct and its neighbour
  * cache on conf->socket_id; never called on the packet path).
- * @return the context, or NULL with rte_errno set (ENOMEM, EINVAL).
+ * @return the context, or NULL with rte_errno set (ENOMEM, EINVAL: e.g.
+ *         an address range leaving the subnet or reaching its broadcast).
  */
 struct pt_net *pt_net_create(const struct pt_net_conf *conf);
 
@@ -132,7 +146,7 @@ void pt_net_input(struct pt_net *net, struct rte_mbuf **pkts, uint16_t n,
 void pt_net_flush(struct pt_net *net);
 
 /**
- * Broadcast a gratuitous ARP request for our own address, so neighbours
+ * Broadcast a gratuitous ARP request for our (first) address, so neighbours
  * (the kernel side of a tap, a switch) learn us at once. Queues one frame.
  * @return 0, or -ENOBUFS (pool empty; counted as no_mbuf)
  */
@@ -141,6 +155,7 @@ int pt_net_announce(struct pt_net *net);
 /**
  * Broadcast an ARP request for ip (network order), e.g. the gateway; the
  * reply is learned by pt_net_input(). Queues one frame.
+ * The request's sender address is our first one.
  * @return 0, -EINVAL (ip is ours or off our subnet), or -ENOBUFS (pool
  *         empty; counted as no_mbuf)
  */
@@ -154,6 +169,12 @@ int pt_net_resolve(struct pt_net *net, uint32_t ip);
  */
 int pt_net_neigh_lookup(struct pt_net *net, uint32_t ip, uint64_t now_ns,
                         struct rte_ether_addr *mac);
+
+/**
+ * Whether ip (network order) is one of our addresses. Any thread (reads
+ * only what creation set). Cost: a byte swap, a subtraction, a compare.
+ */
+bool pt_net_is_local(const struct pt_net *net, uint32_t ip);
 
 /** The context's counters (read-only for other threads). */
 const struct pt_net_stats *pt_net_stats(const struct pt_net *net);

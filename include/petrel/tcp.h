@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * TCP-lite: the user-space TCP of one dataplane core (passive side).
+ * TCP-lite: the user-space TCP of one dataplane core. The broker uses its
+ * passive side; the load generator (petrel-bench) opens connections with
+ * pt_tcp_connect() through the very same stack.
  *
- * What it does: three-way handshake with MSS, keyed-hash ISNs (RFC 6528),
+ * What it does: three-way handshake with MSS both ways (passive, and
+ * active from one of the net's local addresses, SYN resent with backoff),
+ * keyed-hash ISNs (RFC 6528),
  * SYN cookies when the per-core SYN backlog is full, in-order data both
  * ways with cumulative and delayed ACKs, receive-window flow control from a
  * per-connection budget, a bounded out-of-order queue, RTO per RFC 6298
@@ -12,22 +16,35 @@
  *
  * What it does not (negotiated away or dropped, see docs/architecture.md):
  * SACK, timestamps, window scaling, urgent data (URG is ignored and the
- * bytes delivered inline), active open.
+ * bytes delivered inline), simultaneous open (a SYN without ACK to a
+ * connection in SYN_SENT is dropped and counted), data or FIN on a SYN or
+ * SYN-ACK (dropped: the peer sends them again), ephemeral port choice
+ * (pt_tcp_connect's caller picks the local port, e.g. for RSS).
  *
  * Model: each dataplane core owns one struct pt_tcp; IPv4 input hands it
  * every TCP segment addressed to us (pt_net routes them). Applications
  * ("connection actors") register a listener with a table of callbacks and
- * see only established connections. Callbacks run on the owning core from
+ * see only established connections, or open them with pt_tcp_connect().
+ * Connections are keyed by the 4-tuple, our address included: a net may
+ * own several addresses (struct pt_net_conf ip_count), and every segment
+ * of a connection leaves from its own local address. Callbacks run on the
+ * owning core from
  * inside pt_net_input() or pt_tcp_tick(); they may call any function of
  * this header on the connection they were given (sends are queued and go
  * out when the burst ends, in the same burst's transmit).
  *
  * Life of a connection for the application:
- *     accept -> (data | sent | eof)* -> closed
- * `closed` comes exactly once for every accepted connection, whatever ended
- * it (peer close, reset, timeout, pt_tcp_close(), pt_tcp_abort(), the stack
- * being freed), and always from a loop-safe point (never from inside a call
- * the application made); after it returns, the connection pointer is dead.
+ *     passive:  accept -> (data | sent | eof)* -> closed
+ *     active:   pt_tcp_connect() -> [connected -> (data | sent | eof)*]
+ *               -> closed
+ * `closed` comes exactly once for every accepted connection and for every
+ * pt_tcp_connect() that returned 0 (whether or not `connected` came),
+ * whatever ended it (peer close, reset, refusal, timeout, pt_tcp_close(),
+ * pt_tcp_abort(), the stack being freed), and always from a loop-safe
+ * point (never from inside a call the application made); after it
+ * returns, the connection pointer is dead. Once established, an active
+ * connection is an ordinary one: the same calls, timers and guarantees
+ * (the side that closes first ends in TIME_WAIT, as usual).
  *
  * Ownership of mbufs:
  *   - `data` passes ownership of a payload-only mbuf chain to the callee,
@@ -50,6 +67,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_ether.h>
 #include <rte_mbuf.h>
 
 struct pt_net;
@@ -61,6 +79,7 @@ struct pt_tcp_conn;
  * TIME_WAIT lives in a compact entry of its own. */
 #define PT_TCP_STATES(X)                                                      \
     X(CLOSED, "closed")                                                       \
+    X(SYN_SENT, "syn_sent")                                                   \
     X(SYN_RCVD, "syn_rcvd")                                                   \
     X(ESTABLISHED, "established")                                             \
     X(FIN_WAIT_1, "fin_wait_1")                                               \
@@ -95,13 +114,15 @@ enum pt_tcp_state {
     X(REFUSED, "tcp_refused", "the listener's accept callback refused (RST sent)") \
     X(SEQ, "tcp_out_of_window", "sequence outside the receive window (ACK sent)") \
     X(OOO, "tcp_out_of_order", "data past a hole not kept: out-of-order queue full or off (duplicate ACK sent)") \
-    X(RST_SEQ, "tcp_rst_out_of_window", "RST outside the window, ignored") \
+    X(RST_SEQ, "tcp_rst_out_of_window", "RST outside the window (in SYN_SENT: not acking our SYN), ignored") \
     X(RST_CHALLENGE, "tcp_rst_challenged", "RST in window but not exact (challenge ACK sent)") \
     X(SYN_CHALLENGE, "tcp_syn_challenged", "SYN on a synchronized connection (challenge ACK sent)") \
     X(NO_ACK, "tcp_no_ack", "segment without ACK on a synchronized connection") \
     X(ACK_NEW, "tcp_ack_unsent", "ACK for data never sent (ACK sent)")        \
     X(ACK_OLD, "tcp_ack_too_old", "ACK older than the window allows (challenge ACK sent)") \
-    X(SYNACK_ACK, "tcp_bad_handshake_ack", "handshake ACK that does not ack our SYN (RST sent)") \
+    X(SYNACK_ACK, "tcp_bad_handshake_ack", "handshake ACK (or SYN-ACK) that does not ack our SYN (RST sent)") \
+    X(SIMOPEN, "tcp_simultaneous_open", "SYN without ACK to a connection in SYN_SENT (simultaneous open not supported)") \
+    X(SYN_SENT, "tcp_syn_sent_no_syn", "segment to a connection in SYN_SENT with neither SYN nor RST") \
     X(AFTER_FIN, "tcp_data_after_fin", "data past the peer's FIN")            \
     X(TIME_WAIT, "tcp_time_wait", "segment to a TIME_WAIT entry (re-ACKed when useful)")
 
@@ -119,9 +140,12 @@ enum pt_tcp_drop {
     X(RX_BYTES, "rx_payload_bytes", "in-order payload delivered")             \
     X(TX_BYTES, "tx_payload_bytes", "payload sent, retransmissions included") \
     X(ACCEPTED, "conns_accepted", "connections established and accepted")     \
+    X(CONNECTED, "conns_connected", "active opens established (pt_tcp_connect)") \
+    X(REFUSED, "conns_refused", "active opens refused by the peer (RST to our SYN)") \
+    X(CONNECT_POOL, "connect_pool_empty", "pt_tcp_connect refused: connection pool empty") \
     X(CLOSED, "conns_closed", "connections closed in order")                  \
     X(RESET, "conns_reset", "connections reset by the peer")                  \
-    X(TIMED_OUT, "conns_timed_out", "connections aborted after max retries")  \
+    X(TIMED_OUT, "conns_timed_out", "connections aborted after max retries (SYN retries included)") \
     X(ABORTED, "conns_aborted", "connections aborted locally")                \
     X(HALF_OPEN_DROPPED, "half_open_dropped", "SYN_RCVD given up after SYN-ACK retries") \
     X(RST_SENT, "rst_sent", "RSTs sent")                                      \
@@ -177,6 +201,8 @@ struct pt_tcp_conf {
     uint32_t rto_max_ms;
     uint32_t max_retries;
     uint32_t synack_retries;
+    uint32_t syn_retries;       /**< SYN resends of an active open before
+                                 *   it fails with -ETIMEDOUT (<= 255) */
     uint32_t time_wait_ms;
     uint32_t time_wait_max;
     uint32_t reply_limit;       /**< RST + challenge ACK per second */
@@ -225,7 +251,12 @@ void pt_tcp_free(struct pt_tcp *tcp);
  */
 void pt_tcp_shutdown(struct pt_tcp *tcp);
 
-/** Callbacks of a listener's application. All optional except data. */
+/**
+ * Callbacks of an application. All optional except data (and closed for
+ * pt_tcp_connect()). A listener's table uses accept; an active open's uses
+ * connected. The stack keeps the pointer: the table must outlive the
+ * connections that use it (a static const table is the usual case).
+ */
 struct pt_tcp_ops {
     /**
      * A connection completed the handshake. Return 0 to take it (and set
@@ -243,10 +274,15 @@ struct pt_tcp_ops {
     /**
      * The connection is gone: reason 0 (orderly close, both FINs
      * exchanged), -ECONNRESET (peer reset), -ETIMEDOUT (retransmissions or
-     * probes exhausted), -ECONNABORTED (pt_tcp_abort(), or stack freed).
+     * probes exhausted; for an active open, SYN retries exhausted),
+     * -ECONNREFUSED (active open: the peer answered our SYN with a RST),
+     * -ECONNABORTED (pt_tcp_abort(), or stack freed).
      * Mbufs already handed over by `data` stay the application's.
      */
     void (*closed)(void *user, struct pt_tcp_conn *c, int reason);
+    /** An active open (pt_tcp_connect) completed the handshake: the
+     * connection is ESTABLISHED (its first callback after the call). */
+    void (*connected)(void *user, struct pt_tcp_conn *c);
 };
 
 /**
@@ -256,6 +292,42 @@ struct pt_tcp_ops {
  */
 int pt_tcp_listen(struct pt_tcp *tcp, uint16_t port,
                   const struct pt_tcp_ops *ops, void *arg);
+
+/**
+ * Open a connection from laddr:lport (laddr one of the net's addresses,
+ * network order; lport host order) to raddr:rport (network order / host
+ * order). The SYN (carrying our MSS) is queued on the net at once and
+ * leaves with the net's next flush (the end of the burst, or
+ * pt_tcp_flush() + pt_net_flush() outside one); unanswered, it is resent
+ * on the RTO timer from tcp.rto_initial_ms, doubling each time, syn_retries
+ * times, then the connection ends with `closed` (-ETIMEDOUT).
+ * Data may be queued (pt_tcp_send/write) and pt_tcp_close() called before
+ * `connected`: they take effect once the handshake completes.
+ * peer_mac: the next hop's MAC, or NULL to take it from the neighbour cache.
+ * ops: callbacks for this connection (data and closed required, accept
+ * unused); user: passed to them. Up to PT_TCP_CLIENT_OPS distinct ops
+ * tables per stack (any number of connections may share one).
+ * Cost: a table lookup, an ISN hash and one frame; no allocation beyond
+ * the pool's connection object.
+ * @return 0 (*out set, state SYN_SENT; exactly one `closed` will follow
+ *           eventually, after `connected` or not), or
+ *         -EINVAL (laddr not ours, a port 0, raddr 0 or ours, ops without
+ *                  data/closed, out NULL, or peer_mac NULL with raddr off
+ *                  our subnet: there is no routing here),
+ *         -EADDRINUSE (that 4-tuple is in use, TIME_WAIT included),
+ *         -EHOSTUNREACH (no neighbour entry: an ARP request was sent, at
+ *                  most one per address and millisecond; try again later),
+ *         -ENOBUFS (connection pool empty; counted in connect_pool_empty),
+ *         -ENOSPC (PT_TCP_CLIENT_OPS distinct ops tables already in use).
+ */
+int pt_tcp_connect(struct pt_tcp *tcp, uint32_t laddr, uint16_t lport,
+                   uint32_t raddr, uint16_t rport,
+                   const struct rte_ether_addr *peer_mac,
+                   const struct pt_tcp_ops *ops, void *user,
+                   struct pt_tcp_conn **out);
+
+/** Distinct ops tables pt_tcp_connect() accepts per stack. */
+#define PT_TCP_CLIENT_OPS 16
 
 /**
  * Queue m (a payload chain; pkt_len bytes) for sending. Segmenting,
@@ -295,8 +367,9 @@ void pt_tcp_recved(struct pt_tcp_conn *c, uint32_t bytes);
  */
 int pt_tcp_close(struct pt_tcp_conn *c);
 
-/** Reset the connection now (RST sent, queued data freed); `closed`
- * (-ECONNABORTED) follows from a loop-safe point. Idempotent. */
+/** Reset the connection now (RST sent, queued data freed; in SYN_SENT
+ * nothing is sent: the peer holds no state yet); `closed` (-ECONNABORTED)
+ * follows from a loop-safe point. Idempotent. */
 void pt_tcp_abort(struct pt_tcp_conn *c);
 
 /**
@@ -309,7 +382,7 @@ void pt_tcp_flush(struct pt_tcp *tcp);
 
 /**
  * Advance the clock to now_ns and run due timers (retransmission, delayed
- * ACK, persist, SYN-ACK, TIME_WAIT) in 1 ms ticks. Cost: O(1) per tick
+ * ACK, persist, SYN and SYN-ACK resends, TIME_WAIT) in 1 ms ticks. Cost: O(1) per tick
  * passed plus the timers that fire. Ends with pt_tcp_flush().
  */
 void pt_tcp_tick(struct pt_tcp *tcp, uint64_t now_ns);
@@ -324,6 +397,9 @@ enum pt_tcp_state pt_tcp_conn_state(const struct pt_tcp_conn *c);
 /** The peer's address (network order) and port (host order), our port. */
 void pt_tcp_conn_peer(const struct pt_tcp_conn *c, uint32_t *addr,
                       uint16_t *port, uint16_t *local_port);
+
+/** Our address of the connection (network order). */
+uint32_t pt_tcp_conn_laddr(const struct pt_tcp_conn *c);
 
 /** Replace the application state passed to the callbacks. */
 void pt_tcp_conn_set_user(struct pt_tcp_conn *c, void *user);

@@ -43,6 +43,12 @@ sc_fail(struct sc *sc, const char *fmt, ...)
     return -1;
 }
 
+uint16_t
+sc_lport(const struct sc *sc, const struct sc_peer *p)
+{
+    return p->lport != 0 ? p->lport : sc->port;
+}
+
 struct sc_peer *
 sc_peer_by_port(struct sc *sc, uint16_t port)
 {
@@ -77,6 +83,7 @@ sc_init(struct sc *sc, const char *name)
         .rto_max_ms = 60000,
         .max_retries = 5,
         .synack_retries = 3,
+        .syn_retries = 3,
         .time_wait_ms = 2000,
         .time_wait_max = 64,
         .reply_limit = 1000000,
@@ -91,6 +98,7 @@ sc_init(struct sc *sc, const char *name)
         p->id = i;
         p->port = (uint16_t)(SC_PEER_PORT_BASE + i);
         p->isn = (uint32_t)i * 1000000u;
+        p->laddr = PT_TEST_OUR_IP;
     }
     sc->cur = &sc->peers[1];
 }
@@ -113,6 +121,7 @@ sc_start(struct sc *sc)
             return sc_fail(sc, "out of memory");
     }
     pt_test_net_conf(&nc, pt_test_tx_capture, &sc->tx);
+    nc.ip_count = sc->ip_count;
     sc->net = pt_net_create(&nc);
     if (sc->net == NULL)
         return sc_fail(sc, "pt_net_create: %s", rte_strerror(rte_errno));
@@ -243,7 +252,7 @@ sc_conf(struct sc *sc, char **t, int n)
 #define K(f) { #f, offsetof(struct pt_tcp_conf, f) }
         K(max_conns), K(syn_backlog), K(rcv_buf), K(snd_buf),
         K(delayed_ack_ms), K(rto_initial_ms), K(rto_min_ms), K(rto_max_ms),
-        K(max_retries), K(synack_retries), K(time_wait_ms),
+        K(max_retries), K(synack_retries), K(syn_retries), K(time_wait_ms),
         K(time_wait_max), K(reply_limit), K(ooo_segments),
 #undef K
     };
@@ -266,6 +275,10 @@ sc_conf(struct sc *sc, char **t, int n)
             if (sc_num(sc, val, &v) < 0)
                 return -1;
             sc->conf.mss = (uint16_t)v;
+        } else if (sc_kv(t[i], "ip_count", &val)) {
+            if (sc_num(sc, val, &v) < 0)
+                return -1;
+            sc->ip_count = (uint32_t)v;
         } else if (sc_kv(t[i], "syncookies", &val)) {
             sc->conf.syncookies = strcmp(val, "0") != 0;
         } else if (sc_kv(t[i], "port", &val)) {
@@ -292,9 +305,17 @@ sc_peer_cmd(struct sc *sc, char **t, int n)
     long long v;
     const char *val;
 
-    if (n < 1 || n > 2 || sc_num(sc, t[0], &v) < 0 || v < 1 || v > SC_PEERS)
-        return sc_fail(sc, "peer N [isn=X], N in 1..%d", SC_PEERS);
+    if (n < 1 || n > 3 || sc_num(sc, t[0], &v) < 0 || v < 1 || v > SC_PEERS)
+        return sc_fail(sc, "peer N [laddr=IP] [isn=X], N in 1..%d",
+                       SC_PEERS);
     p = sc->cur = &sc->peers[v];
+    if (n >= 2 && sc_kv(t[1], "laddr", &val)) {
+        /* our address towards this peer, for a passive connection */
+        if (sc_ip(sc, val, &p->laddr) < 0)
+            return -1;
+        t++;
+        n--;
+    }
     if (n == 2) {
         /* a new incarnation of the peer: forget the old connection's
          * sequence spaces and logs */

@@ -18,17 +18,26 @@
  *   conf KEY=N ...      before the first other step: override the stack's
  *                       conf (max_conns syn_backlog syncookies mss rcv_buf
  *                       snd_buf delayed_ack_ms rto_initial_ms rto_min_ms
- *                       rto_max_ms max_retries synack_retries time_wait_ms
- *                       time_wait_max reply_limit) or the test application
+ *                       rto_max_ms max_retries synack_retries syn_retries
+ *                       time_wait_ms time_wait_max reply_limit), the net's
+ *                       (ip_count: our addresses from 10.99.0.2 on) or the
+ *                       test application
  *                       (port, autorecv=1: recved at once, echo=1: send the
  *                       data back from inside the data callback, refuse=1:
  *                       accept returns -ECONNREFUSED).
- *   peer N [isn=X]      later lines speak for peer N (1..8; port 40000+N,
- *                       ISN N*1000000). Peer 1 is the default. isn=X starts
- *                       a new incarnation: the stack's ISN is learned anew.
+ *   peer N [laddr=IP] [isn=X]
+ *                       later lines speak for peer N (1..8; port 40000+N,
+ *                       ISN N*1000000). Peer 1 is the default. laddr: our
+ *                       address it talks to (default 10.99.0.2). isn=X
+ *                       starts a new incarnation: the stack's ISN is
+ *                       learned anew.
  *
  *   in  [MOD...] SEG    the peer sends SEG (pt_net_input + pt_net_flush).
+ *   in  arp request IP  the peer broadcasts who-has IP.
+ *   in  arp reply       the peer tells us (10.99.0.2) its MAC.
  *   out SEG             the oldest unchecked frame the stack sent is SEG.
+ *   out arp request IP  ...is our broadcast who-has IP (from 10.99.0.2).
+ *   out arp reply IP    ...is our reply to the peer: IP is at our MAC.
  *   out none            every frame sent so far has been checked.
  *
  *   SEG = FLAGS [SEQ:END(LEN)] [ack N] [win N] [<OPTIONS>] [data "TEXT"]
@@ -47,25 +56,33 @@
  *             `out` payloads are always compared with what the application
  *             gave pt_tcp_send() at that sequence number.
  *     MOD     `in` only: badcsum, doff=N (data offset field), tcplen=N (cut
- *             the TCP segment to N bytes), sport=N, dport=N. `out` accepts
- *             sport=N (our port, default the listener's).
- *   Every `out` also checks Ethernet/IPv4 addresses, the IPv4 and TCP
- *   checksums, ports, and no URG/reserved bits.
+ *             the TCP segment to N bytes), sport=N, dport=N, dst=IP (default
+ *             our address towards the peer). `out` accepts sport=N (our
+ *             port, default the peer's lport or the listener's).
+ *   Every `out` also checks Ethernet/IPv4 addresses (the source must be our
+ *   address towards the peer), the IPv4 and TCP checksums, ports, and no
+ *   URG/reserved bits.
  *
- *   ev accept | data N ["TEXT"] | eof | closed REASON | sent N | none
+ *   ev accept | connected | data N ["TEXT"] | eof | closed REASON |
+ *      sent N | none
  *                       the oldest unchecked application event is that (for
  *                       the current peer). `data N` takes consecutive data
  *                       callbacks adding up to exactly N bytes (their content
  *                       is always checked against what the peer sent).
- *                       REASON: ok, reset, timeout, aborted or a number.
+ *                       REASON: ok, reset, timeout, aborted, refused or a
+ *                       number.
  *                       `sent N`: bytes acknowledged via `sent` since the
  *                       last `ev sent` (these are not queued as events).
  *   app send N | send "TEXT" [expect ERR] | write N | write "TEXT" |
- *       close [expect ERR] | abort | recved N
+ *       close [expect ERR] | abort | recved N |
+ *       connect [laddr=IP] [lport=N] [rport=N] [mac=cache] [expect ERR]
  *                       the application acts outside any callback (send:
  *                       pt_tcp_send of an mbuf chain; write: pt_tcp_write
- *                       of the bytes), then
- *                       pt_tcp_flush + pt_net_flush.
+ *                       of the bytes; connect: pt_tcp_connect from our
+ *                       address and port towards the current peer, which
+ *                       keeps laddr, lport and rport (its own port);
+ *                       mac=cache: no MAC given),
+ *                       then pt_tcp_flush + pt_net_flush.
  *   expect state NAME   current peer's connection state (`gone` once closed)
  *   expect stat NAME N | drop NAME N | states NAME N | drops N | conns N |
  *          tw N | mbufs N | space N
@@ -74,8 +91,8 @@
  *                       entries, mbufs in use, pt_tcp_send_space().
  *
  * At the end of the script no frame or event may be left unchecked. Then
- * pt_tcp_free() runs: every accepted connection must have had exactly one
- * `closed` by the time it returns.
+ * pt_tcp_free() runs: every accepted (or connected: pt_tcp_connect returned
+ * 0) connection must have had exactly one `closed` by the time it returns.
  *
  * Set PT_TCP_SCRIPT_TRACE=1 in the environment to print every frame.
  *

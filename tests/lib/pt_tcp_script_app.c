@@ -23,7 +23,8 @@
 #include "pt_tcp_script_priv.h"
 #include "pt_test.h"
 
-static const char *const sc_ev_names[] = { "accept", "data", "eof", "closed" };
+static const char *const sc_ev_names[] = { "accept", "data", "eof", "closed",
+                                           "connected" };
 
 static void
 sc_cb_fail(struct sc *sc, const char *fmt, ...)
@@ -164,13 +165,84 @@ app_closed(void *user, struct pt_tcp_conn *c, int reason)
     sc_push(p->sc, EV_CLOSED, p, 0, 0, reason);
 }
 
+static void
+app_connected(void *user, struct pt_tcp_conn *c)
+{
+    struct sc_peer *p = user;
+
+    if (c != p->conn)
+        sc_cb_fail(p->sc, "connected: for a connection peer %d does not own",
+                   p->id);
+    if (pt_tcp_conn_state(c) != PT_TCP_ESTABLISHED)
+        sc_cb_fail(p->sc, "connected: connection in state %s",
+                   pt_tcp_state_name(pt_tcp_conn_state(c)));
+    sc_push(p->sc, EV_CONNECTED, p, 0, 0, 0);
+}
+
 const struct pt_tcp_ops sc_ops = {
     .accept = app_accept,
     .data = app_data,
     .eof = app_eof,
     .sent = app_sent,
     .closed = app_closed,
+    .connected = app_connected,
 };
+
+/* `app connect [laddr=IP] [lport=N] [rport=N] [mac=cache] [expect ERR]`:
+ * an active open from our address and port towards the current peer
+ * (laddr, lport and the peer's port rport stick to the peer); mac=cache takes the MAC from the neighbour
+ * cache instead of giving it. */
+static int
+sc_connect(struct sc *sc, char **t, int n, bool has_want, long long want)
+{
+    struct sc_peer *p = sc->cur;
+    const struct rte_ether_addr *mac = &pt_test_peer_mac;
+    struct pt_tcp_conn *c = NULL;
+    const char *val;
+    long long v;
+    int rc;
+
+    for (int i = 1; i < (has_want ? n - 2 : n); i++) {
+        if (sc_kv(t[i], "laddr", &val)) {
+            if (sc_ip(sc, val, &p->laddr) < 0)
+                return -1;
+        } else if (sc_kv(t[i], "lport", &val)) {
+            if (sc_num(sc, val, &v) < 0)
+                return -1;
+            p->lport = (uint16_t)v;
+        } else if (sc_kv(t[i], "rport", &val)) {
+            if (sc_num(sc, val, &v) < 0)
+                return -1;
+            p->port = (uint16_t)v;
+        } else if (strcmp(t[i], "mac=cache") == 0) {
+            mac = NULL;
+        } else {
+            return sc_fail(sc, "app connect [laddr=IP] [lport=N] [rport=N] "
+                           "[mac=cache] [expect ERR]");
+        }
+    }
+    rc = pt_tcp_connect(sc->tcp, rte_cpu_to_be_32(p->laddr), sc_lport(sc, p),
+                        rte_cpu_to_be_32(PT_TEST_PEER_IP), p->port, mac,
+                        &sc_ops, p, &c);
+    if (rc == 0) {
+        if (p->conn != NULL)
+            sc_cb_fail(sc, "connect: peer %d already has a connection",
+                       p->id);
+        if (pt_tcp_conn_state(c) != PT_TCP_SYN_SENT ||
+            pt_tcp_conn_laddr(c) != rte_cpu_to_be_32(p->laddr))
+            sc_cb_fail(sc, "connect: state %s, laddr %08x",
+                       pt_tcp_state_name(pt_tcp_conn_state(c)),
+                       rte_be_to_cpu_32(pt_tcp_conn_laddr(c)));
+        p->conn = c;
+        p->accepts++;
+    }
+    pt_tcp_flush(sc->tcp);
+    sc_flush(sc);
+    if (rc != (has_want ? want : 0))
+        return sc_fail(sc, "returned %d, expected %lld", rc,
+                       has_want ? want : 0);
+    return 0;
+}
 
 /* ---- commands ---- */
 
@@ -182,7 +254,7 @@ sc_reason(struct sc *sc, const char *s, int *r)
         int v;
     } names[] = {
         { "ok", 0 }, { "reset", -ECONNRESET }, { "timeout", -ETIMEDOUT },
-        { "aborted", -ECONNABORTED },
+        { "aborted", -ECONNABORTED }, { "refused", -ECONNREFUSED },
     };
     long long v;
 
@@ -302,7 +374,7 @@ int
 sc_app(struct sc *sc, char **t, bool *q, int n)
 {
     struct sc_peer *p = sc->cur;
-    long long v = 0, want;
+    long long v = 0, want = 0;
     bool has_want = n >= 3 && strcmp(t[n - 2], "expect") == 0;
     int rc = 0;
 
@@ -310,6 +382,8 @@ sc_app(struct sc *sc, char **t, bool *q, int n)
         return sc_fail(sc, "app what?");
     if (has_want && sc_num(sc, t[n - 1], &want) < 0)
         return -1;
+    if (strcmp(t[0], "connect") == 0)
+        return sc_connect(sc, t, n, has_want, want);
     if (p->conn == NULL)
         return sc_fail(sc, "peer %d has no open connection", p->id);
     if ((strcmp(t[0], "send") == 0 || strcmp(t[0], "write") == 0) &&

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_arp.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -21,6 +22,11 @@
 
 #include "pt_tcp_script_priv.h"
 #include "pt_test.h"
+
+static const struct rte_ether_addr sc_bcast_mac = {
+    .addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+};
+static const struct rte_ether_addr sc_zero_mac;
 
 /* Decode a TCP/IPv4 frame; for `out` frames, check what every frame must
  * satisfy and report it in err. @return 0 or -1 (not TCP/IPv4 at all). */
@@ -77,7 +83,8 @@ sc_frame_decode(const uint8_t *b, size_t len, struct sc_frame *f,
     if (memcmp(&eh->dst_addr, &pt_test_peer_mac, 6) != 0 ||
         memcmp(&eh->src_addr, &pt_test_our_mac, 6) != 0)
         snprintf(err, errlen, "Ethernet addresses are not us -> peer");
-    else if (ip->src_addr != rte_cpu_to_be_32(PT_TEST_OUR_IP) ||
+    else if ((rte_be_to_cpu_32(ip->src_addr) & ~0xffu) !=
+                 (PT_TEST_OUR_IP & ~0xffu) ||
              ip->dst_addr != rte_cpu_to_be_32(PT_TEST_PEER_IP))
         snprintf(err, errlen, "IP addresses are not us -> peer");
     else if (rte_ipv4_cksum(ip) != 0)
@@ -188,6 +195,88 @@ sc_unchecked(struct sc *sc, const char *what)
 
 /* ---- commands ---- */
 
+/* `in arp request IP`: the peer asks who has IP; `in arp reply`: the peer
+ * tells us its MAC (a reply to our first address). */
+static int
+sc_in_arp(struct sc *sc, char **t, int n)
+{
+    uint8_t *b = sc->buf;
+    struct rte_mbuf *m;
+    uint32_t tip;
+    size_t len;
+
+    if (n == 2 && strcmp(t[0], "request") == 0) {
+        if (sc_ip(sc, t[1], &tip) < 0)
+            return -1;
+        len = pt_test_arp_frame(b, RTE_ARP_OP_REQUEST, &sc_bcast_mac,
+                                &pt_test_peer_mac, PT_TEST_PEER_IP,
+                                &sc_zero_mac, tip);
+    } else if (n == 1 && strcmp(t[0], "reply") == 0) {
+        len = pt_test_arp_frame(b, RTE_ARP_OP_REPLY, &pt_test_our_mac,
+                                &pt_test_peer_mac, PT_TEST_PEER_IP,
+                                &pt_test_our_mac, PT_TEST_OUR_IP);
+    } else {
+        return sc_fail(sc, "in arp request IP | in arp reply");
+    }
+    if (sc->trace)
+        fprintf(stderr, "  %s:%u > arp %s\n", sc->name, sc->lineno, t[0]);
+    m = pt_test_mbuf(b, len, 0);
+    pt_net_input(sc->net, &m, 1, sc->now);
+    sc_flush(sc);
+    return 0;
+}
+
+/* `out arp request IP`: we broadcast who-has IP (from our first address);
+ * `out arp reply IP`: we tell the peer that IP is at our MAC. */
+static int
+sc_out_arp(struct sc *sc, struct rte_mbuf *m, char **t, int n)
+{
+    const struct rte_ether_hdr *eh = (const void *)sc->buf;
+    const struct rte_arp_hdr *ah = (const void *)(eh + 1);
+    const struct rte_arp_ipv4 *a = &ah->arp_data;
+    bool req = n == 2 && strcmp(t[0], "request") == 0;
+    size_t len;
+    uint32_t ip;
+
+    if (n != 2 || (!req && strcmp(t[0], "reply") != 0) ||
+        sc_ip(sc, t[1], &ip) < 0) {
+        rte_pktmbuf_free(m);
+        return sc_fail(sc, "out arp request IP | out arp reply IP");
+    }
+    len = pt_test_read(m, sc->buf, sizeof(sc->buf));
+    rte_pktmbuf_free(m);
+    if (len < sizeof(*eh) + sizeof(*ah) ||
+        eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+        return sc_fail(sc, "not an ARP frame (%zu bytes)", len);
+    if (!rte_is_same_ether_addr(&eh->src_addr, &pt_test_our_mac) ||
+        !rte_is_same_ether_addr(&a->arp_sha, &pt_test_our_mac))
+        return sc_fail(sc, "ARP not from our MAC");
+    if (req) {
+        if (ah->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+            !rte_is_broadcast_ether_addr(&eh->dst_addr) ||
+            a->arp_sip != rte_cpu_to_be_32(PT_TEST_OUR_IP) ||
+            a->arp_tip != rte_cpu_to_be_32(ip))
+            return sc_fail(sc, "not a broadcast request from %08x for "
+                           "%08x: op %u, sender %08x, target %08x",
+                           PT_TEST_OUR_IP, ip,
+                           rte_be_to_cpu_16(ah->arp_opcode),
+                           rte_be_to_cpu_32(a->arp_sip),
+                           rte_be_to_cpu_32(a->arp_tip));
+        return 0;
+    }
+    if (ah->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REPLY) ||
+        !rte_is_same_ether_addr(&eh->dst_addr, &pt_test_peer_mac) ||
+        !rte_is_same_ether_addr(&a->arp_tha, &pt_test_peer_mac) ||
+        a->arp_sip != rte_cpu_to_be_32(ip) ||
+        a->arp_tip != rte_cpu_to_be_32(PT_TEST_PEER_IP))
+        return sc_fail(sc, "not a reply %08x is-at us, to the peer: op %u, "
+                       "sender %08x, target %08x", ip,
+                       rte_be_to_cpu_16(ah->arp_opcode),
+                       rte_be_to_cpu_32(a->arp_sip),
+                       rte_be_to_cpu_32(a->arp_tip));
+    return 0;
+}
+
 int
 sc_in(struct sc *sc, char **t, bool *q, int n)
 {
@@ -202,6 +291,8 @@ sc_in(struct sc *sc, char **t, bool *q, int n)
     uint32_t start;
     struct rte_mbuf *m;
 
+    if (n > 0 && strcmp(t[0], "arp") == 0)
+        return sc_in_arp(sc, t + 1, n - 1);
     if (sc_seg_parse(sc, t, q, n, &g, false) < 0)
         return -1;
     if (!g.has_seq)
@@ -223,10 +314,10 @@ sc_in(struct sc *sc, char **t, bool *q, int n)
     seg = (struct pt_test_tcp){
         .eth_dst = &pt_test_our_mac,
         .src = PT_TEST_PEER_IP,
-        .dst = PT_TEST_OUR_IP,
+        .dst = g.dst != 0 ? g.dst : p->laddr,
         .ip_id = (uint16_t)sc->lineno,
         .sport = g.sport >= 0 ? (uint16_t)g.sport : p->port,
-        .dport = g.dport >= 0 ? (uint16_t)g.dport : sc->port,
+        .dport = g.dport >= 0 ? (uint16_t)g.dport : sc_lport(sc, p),
         .seq = p->isn + g.seq,
         .ack = g.has_ack ? p->sisn + g.ack : 0,
         .flags = g.flags,
@@ -280,6 +371,12 @@ sc_out(struct sc *sc, char **t, bool *q, int n)
 
     if (n == 1 && strcmp(t[0], "none") == 0)
         return sc_unchecked(sc, "expected nothing");
+    if (n > 0 && strcmp(t[0], "arp") == 0) {
+        m = sc_frame_take(sc);
+        if (m == NULL)
+            return sc_fail(sc, "nothing was sent");
+        return sc_out_arp(sc, m, t + 1, n - 1);
+    }
     if (sc_seg_parse(sc, t, q, n, &g, true) < 0)
         return -1;
     m = sc_frame_take(sc);
@@ -296,7 +393,10 @@ sc_out(struct sc *sc, char **t, bool *q, int n)
     sc_frame_str(&f, p->sisn_known ? p->sisn : 0, p->isn, got, sizeof(got));
     if (err[0] != '\0')
         rc = sc_fail(sc, "%s; ", err);
-    sport = g.sport >= 0 ? (uint32_t)g.sport : sc->port;
+    if (((const struct rte_ipv4_hdr *)(sc->buf + SC_L2))->src_addr !=
+        rte_cpu_to_be_32(p->laddr))
+        rc = sc_fail(sc, "source address is not %08x; ", p->laddr);
+    sport = g.sport >= 0 ? (uint32_t)g.sport : sc_lport(sc, p);
     if (f.sport != sport || f.dport != p->port)
         rc = sc_fail(sc, "ports %u > %u, expected %u > %u; ", f.sport,
                      f.dport, sport, p->port);

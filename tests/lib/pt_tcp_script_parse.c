@@ -5,6 +5,7 @@
  * lines (pt_tcp_script.h has the grammar). Nothing here touches the stack
  * or the frames; a parse error is appended to sc->err and returns -1.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -92,6 +93,17 @@ sc_num(struct sc *sc, const char *s, long long *v)
     *v = strtoll(s, &end, 0);
     if (errno != 0 || end == s || *end != '\0')
         return sc_fail(sc, "not a number: '%s'", s);
+    return 0;
+}
+
+int
+sc_ip(struct sc *sc, const char *s, uint32_t *ip)
+{
+    struct in_addr a;
+
+    if (inet_pton(AF_INET, s, &a) != 1)
+        return sc_fail(sc, "not an IPv4 address: '%s'", s);
+    *ip = ntohl(a.s_addr);
     return 0;
 }
 
@@ -229,6 +241,9 @@ sc_seg_parse(struct sc *sc, char **t, bool *q, int n, struct sc_seg *g,
             if (sc_num(sc, val, &v) < 0)
                 return -1;
             g->dport = (int)v;
+        } else if (!out && sc_kv(t[i], "dst", &val)) {
+            if (sc_ip(sc, val, &g->dst) < 0)
+                return -1;
         } else {
             return sc_fail(sc, "unknown modifier or flags '%s'", t[i]);
         }

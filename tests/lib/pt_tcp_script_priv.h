@@ -54,7 +54,7 @@
 #define SC_FIN 0x01
 #define SC_PSH 0x08
 
-enum sc_ev_type { EV_ACCEPT, EV_DATA, EV_EOF, EV_CLOSED };
+enum sc_ev_type { EV_ACCEPT, EV_DATA, EV_EOF, EV_CLOSED, EV_CONNECTED };
 
 struct sc_event {
     enum sc_ev_type type;
@@ -70,11 +70,13 @@ struct sc_peer {
     struct sc *sc;
     int id;
     uint16_t port;
+    uint16_t lport;               /* our port towards it (0: the listener's) */
+    uint32_t laddr;               /* our address towards it, host order */
     uint32_t isn;                 /* the peer's ISN (ours to choose) */
     uint32_t sisn;                /* the stack's, from its first SYN */
     bool sisn_known;
-    struct pt_tcp_conn *conn;     /* accepted and not yet closed */
-    unsigned accepts;
+    struct pt_tcp_conn *conn;     /* accepted or connected, not yet closed */
+    unsigned accepts;             /* accepted + pt_tcp_connect() == 0 */
     unsigned closes;
     uint8_t *rx, *rx_set;         /* what the peer sent, at rel seq - 1 */
     uint8_t *tx;                  /* what the app gave pt_tcp_send() */
@@ -91,6 +93,7 @@ struct sc {
     bool trace;
 
     struct pt_tcp_conf conf;
+    uint32_t ip_count;            /* the net's addresses from our IP */
     uint16_t port;
     bool autorecv, echo, refuse;
 
@@ -123,6 +126,7 @@ struct sc_seg {
     size_t data_len;
     bool badcsum;
     int doff, tcplen, sport, dport;   /* -1 = not given */
+    uint32_t dst;                     /* `in` dst=IP (host order; 0: ours) */
 };
 
 /* A decoded frame the stack sent. */
@@ -160,6 +164,10 @@ struct sc_peer *sc_peer_by_port(struct sc *sc, uint16_t port);
 
 int sc_tokenize(char *s, char **tok, bool *quoted, int max);
 int sc_num(struct sc *sc, const char *s, long long *v);
+/* A dotted-quad IPv4 address into host order. */
+int sc_ip(struct sc *sc, const char *s, uint32_t *ip);
+/* Our port towards the current peer (its lport, else the listener's). */
+uint16_t sc_lport(const struct sc *sc, const struct sc_peer *p);
 bool sc_kv(const char *tok, const char *key, const char **val);
 /* FLAGS as the script writes them; out holds at least 9 bytes. */
 void sc_flags_str(uint8_t flags, char *out);
