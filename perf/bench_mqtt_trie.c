@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Per-core MQTT subscription trie: cost of match() and of a
- * subscribe + unsubscribe pair with N subscriptions (1k, 100k) loaded, and
- * the memory per subscription from the trie's own counters.
+ * subscribe + unsubscribe pair with N subscriptions (1k, 100k, 1M)
+ * loaded, and the memory per subscription from the trie's own counters.
+ *
+ * The load of one N is built once (twice, see sized_trie) and shared by
+ * the two benchmarks of that N, which main() registers N by N for that
+ * (the sub/unsub pair leaves the trie as it found it). setup_s: wall
+ * seconds of that build. The EAL gets the memory the first build of the
+ * largest N needs (pt_mqtt_trie_memory(), about 180 MB at 1M).
  *
  * Load (a fleet of devices, 8 sensors each, N/8 devices; subscriber i/4
  * owns subscriptions i..i+3, so N/4 subscribers):
@@ -14,13 +20,16 @@
  *
  * Counters: bytes_per_sub (pool bytes in use, hash heads included, per
  * subscription), alloc_per_sub (bytes the trie allocated when its node
- * pool is sized to the load, per subscription), nodes_per_sub, and
- * delivered_per_match.
+ * pool is sized to the load, per subscription), nodes_per_sub,
+ * delivered_per_match and setup_s.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <rte_eal.h>
 #include <rte_memory.h>
 
 #include <petrel/mqtt_trie.h>
@@ -30,6 +39,9 @@
 
 #define FLEN 48
 #define NTOPICS 4096
+#define N_MAX 1000000u
+
+static const uint32_t sub_counts[] = { 1000, 100000, N_MAX };
 
 struct load {
     uint32_t n;
@@ -141,6 +153,52 @@ sized_trie(struct pt_bench_state *st, struct load *l, uint32_t n)
     return t;
 }
 
+/* The loaded trie of one N, kept while that N's benchmarks run. */
+static struct {
+    uint32_t n;
+    struct load l;
+    struct pt_mqtt_trie *t;
+    double setup_s;
+} cur;
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+cur_free(void)
+{
+    pt_mqtt_trie_free(cur.t);
+    load_free(&cur.l);
+    memset(&cur, 0, sizeof(cur));
+}
+
+/* The trie loaded with n subscriptions, or NULL after
+ * pt_bench_skip_with_error(). */
+static struct pt_mqtt_trie *
+cur_get(struct pt_bench_state *st, uint32_t n)
+{
+    double t0;
+
+    if (cur.t != NULL && cur.n == n)
+        return cur.t;
+    cur_free();
+    t0 = now_s();
+    cur.t = sized_trie(st, &cur.l, n);
+    if (cur.t == NULL) {
+        cur_free();
+        return NULL;
+    }
+    cur.n = n;
+    cur.setup_s = now_s() - t0;
+    return cur.t;
+}
+
 static void
 memory_counters(struct pt_bench_state *st, struct pt_mqtt_trie *t)
 {
@@ -155,6 +213,8 @@ memory_counters(struct pt_bench_state *st, struct pt_mqtt_trie *t)
     pt_bench_counter_set(st, "nodes_per_sub",
                          (double)s.nodes_used / (double)s.subs_used,
                          PT_BENCH_COUNTER_DEFAULT);
+    pt_bench_counter_set(st, "setup_s", cur.setup_s,
+                         PT_BENCH_COUNTER_DEFAULT);
 }
 
 static void
@@ -168,17 +228,13 @@ count_cb(void *arg, uint64_t id, uint8_t qos)
 static void
 bm_mqtt_trie_match(struct pt_bench_state *st)
 {
-    uint32_t n = (uint32_t)pt_bench_range_x(st, 0);
-    struct load l = { 0 };
-    struct pt_mqtt_trie *t = sized_trie(st, &l, n);
+    struct pt_mqtt_trie *t = cur_get(st, (uint32_t)pt_bench_range_x(st, 0));
     uint64_t sum = 0, delivered = 0, i = 0;
 
-    if (t == NULL) {
-        load_free(&l);
+    if (t == NULL)
         return;
-    }
     while (pt_bench_keep_running(st)) {
-        const char *topic = l.topics[i++ & (NTOPICS - 1)];
+        const char *topic = cur.l.topics[i++ & (NTOPICS - 1)];
 
         delivered += pt_mqtt_trie_match(t, topic, strlen(topic), count_cb,
                                         &sum);
@@ -189,12 +245,6 @@ bm_mqtt_trie_match(struct pt_bench_state *st)
                          i ? (double)delivered / (double)i : 0,
                          PT_BENCH_COUNTER_DEFAULT);
     pt_bench_set_items_processed(st, pt_bench_iterations_done(st));
-    pt_mqtt_trie_free(t);
-    load_free(&l);
-}
-PT_BENCH_CONFIG(bm_mqtt_trie_match)
-{
-    pt_bench_arg_name(pt_bench_arg(pt_bench_arg(b, 1000), 100000), "subs");
 }
 
 /* One subscribe of a filter new to the trie (two new nodes) and its
@@ -202,17 +252,13 @@ PT_BENCH_CONFIG(bm_mqtt_trie_match)
 static void
 bm_mqtt_trie_sub_unsub(struct pt_bench_state *st)
 {
-    uint32_t n = (uint32_t)pt_bench_range_x(st, 0);
-    struct load l = { 0 };
-    struct pt_mqtt_trie *t = sized_trie(st, &l, n);
+    struct pt_mqtt_trie *t = cur_get(st, (uint32_t)pt_bench_range_x(st, 0));
     uint64_t i = 0;
 
-    if (t == NULL) {
-        load_free(&l);
+    if (t == NULL)
         return;
-    }
     while (pt_bench_keep_running(st)) {
-        const char *f = l.extra[i++ & (NTOPICS - 1)];
+        const char *f = cur.l.extra[i++ & (NTOPICS - 1)];
         size_t len = strlen(f);
         int rc = pt_mqtt_trie_subscribe(t, f, len, 1u << 30, 1);
 
@@ -224,20 +270,59 @@ bm_mqtt_trie_sub_unsub(struct pt_bench_state *st)
     }
     memory_counters(st, t);
     pt_bench_set_items_processed(st, pt_bench_iterations_done(st));
-    pt_mqtt_trie_free(t);
-    load_free(&l);
 }
-PT_BENCH_CONFIG(bm_mqtt_trie_sub_unsub)
+
+/* An EAL with mb MB (no hugepages, one lcore), as pt_test_eal_init()'s
+ * but larger than its 128 MB. */
+static int
+eal_start(uint64_t mb)
 {
-    pt_bench_arg_name(pt_bench_arg(pt_bench_arg(b, 1000), 100000), "subs");
+    char prefix[64], mem[32];
+    char *argv[] = {
+        "bench_mqtt_trie", "--no-huge", "-m", mem, "--no-pci",
+        "--no-shconf", prefix, "-l", "0", "--no-telemetry",
+        "--log-level=*:error", NULL,
+    };
+
+    snprintf(mem, sizeof(mem), "%llu", (unsigned long long)mb);
+    snprintf(prefix, sizeof(prefix), "--file-prefix=pt-bench-trie-%d",
+             (int)getpid());
+    return rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0
+               ? -1 : 0;
+}
+
+static void
+register_n(const char *name, pt_bench_fn fn, uint32_t n)
+{
+    struct pt_bench *b = pt_bench_register(name, fn);
+
+    if (b == NULL) {
+        perror("bench_mqtt_trie: registering");
+        abort();
+    }
+    pt_bench_arg_name(pt_bench_arg(b, n), "subs");
 }
 
 int
 main(int argc, char **argv)
 {
-    if (pt_test_eal_init() != 0) {
-        fprintf(stderr, "bench_mqtt_trie: EAL init failed (run as root)\n");
+    /* sized_trie's first build of the largest N, plus 64 MB for the EAL */
+    uint64_t mb = pt_mqtt_trie_memory(2 * N_MAX + 64, N_MAX + 1) /
+                      (1u << 20) + 64;
+    int rc;
+
+    if (eal_start(mb) != 0) {
+        fprintf(stderr, "bench_mqtt_trie: EAL init with %llu MB failed "
+                "(run as root)\n", (unsigned long long)mb);
         return 1;
     }
-    return pt_bench_main(argc, argv);
+    /* N by N, so the two benchmarks of one N share its load */
+    for (size_t i = 0; i < sizeof(sub_counts) / sizeof(sub_counts[0]); i++) {
+        register_n("bm_mqtt_trie_match", bm_mqtt_trie_match, sub_counts[i]);
+        register_n("bm_mqtt_trie_sub_unsub", bm_mqtt_trie_sub_unsub,
+                   sub_counts[i]);
+    }
+    rc = pt_bench_main(argc, argv);
+    cur_free();
+    return rc;
 }

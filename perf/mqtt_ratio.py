@@ -3,7 +3,7 @@
 """MQTT point-to-point load: petreld against mosquitto, side by side.
 
 One run of this script starts two brokers, each in a network namespace of
-its own, and runs the same pt-mqtt-load workload (perf/mqtt_load.c) against
+its own, and runs the same pt-mqtt-load workload (perf/mqtt_load/) against
 each, alternating, --reps times per QoS:
 
   - mosquitto (Debian's /usr/sbin/mosquitto) in ptmq-<pid>, with a config

@@ -18,6 +18,8 @@ PKGS=(
     iproute2 iputils-ping procps kmod psmisc
     mosquitto mosquitto-clients python3-paho-mqtt
     valgrind gnuplot-nox
+    # luac5.4: syntax check of perf/pktgen/*.lua
+    lua5.4
 )
 
 missing=()
