@@ -54,6 +54,8 @@
 #define PB_MAX_CORES 64
 #define PB_PAYLOAD_MIN 16   /* send time (8) + sequence (4) + publisher (4) */
 #define PB_TOPIC_MAX 64
+#define PB_SYN_RETRIES 3    /* SYN resends (1 + 2 + 4 s) before... */
+#define PB_OPEN_TRIES 3     /* ...the open is retried from another tuple */
 #define PB_TXQ 16384        /* frames a core holds back for a full port */
 
 /* What a run does. */
@@ -77,7 +79,7 @@ enum pb_phase {
 /* Per-core counters (ID, JSON/CSV name, meaning). */
 #define PB_COUNTERS(X)                                                        \
     X(CONN_ATTEMPTS, "connect_attempts", "TCP opens started")                \
-    X(CONN_RETRIED, "connect_retried", "opens retried (no ARP entry yet, pool full)") \
+    X(CONN_RETRIED, "connect_retried", "opens retried (tuple in TIME_WAIT, SYNs unanswered, no ARP entry yet, pool full)") \
     X(TCP_UP, "tcp_connected", "TCP handshakes completed")                   \
     X(SESSIONS_UP, "sessions_connected", "CONNACK 0 received")               \
     X(CONNACK_REFUSED, "connack_refused", "CONNACK with a non-zero code")    \
@@ -174,7 +176,7 @@ struct pb_client {
     uint32_t laddr;               /* our address and port for this session */
     uint16_t lport;
     uint8_t dead;                 /* aborted; on_closed() still to come */
-    uint8_t pad;
+    uint8_t tries;                /* opens retried after SYN timeouts */
     uint64_t t_start_ns;          /* open started (connect latency) */
     uint32_t *next;               /* subscriber: next expected seq per
                                    * publisher of its group */
@@ -214,6 +216,10 @@ struct pb_run {
     uint8_t rss_key_len;
     uint16_t reta[512];
     uint16_t reta_size;
+    uint64_t tuple_start;         /* where the (address, port) walk starts:
+                                   * random, so runs back to back do not
+                                   * reuse the tuples the broker may still
+                                   * hold in TIME_WAIT */
 };
 
 /* One bench core. */
@@ -228,6 +234,7 @@ struct pb_core {
     struct pb_flood *flood;
     uint32_t n_clients;           /* clients this core owns */
     uint32_t next_open;           /* next of them to open */
+    struct pb_client *retry;      /* opens to retry (linked by ->link) */
     uint32_t pending;             /* handshakes + CONNECTs in flight */
     uint32_t up;                  /* sessions up now (gauge) */
     uint32_t open_done;           /* opens finished (up or failed) */

@@ -432,6 +432,20 @@ on_closed(void *user, struct pt_tcp_conn *c, int reason)
     rte_pktmbuf_free(cl->rx);
     cl->rx = NULL;
     cl->conn = NULL;
+    if (cl->state == PB_CL_SYN_SENT && reason == -ETIMEDOUT &&
+        cl->tries < PB_OPEN_TRIES) {
+        /* No answer to our SYNs: most often the broker still holds the
+         * 4-tuple in TIME_WAIT from an earlier run and our ISN falls below
+         * it. Open again from another tuple. */
+        core->pending--;
+        cl->tries++;
+        cl->laddr = 0;
+        cl->state = PB_CL_IDLE;
+        cl->link = core->retry;
+        core->retry = cl;
+        pb_count(core, PB_C_CONN_RETRIED, 1);
+        return;
+    }
     switch (cl->state) {
     case PB_CL_SYN_SENT:
     case PB_CL_CONNACK_WAIT:

@@ -135,6 +135,7 @@ pb_core_setup(struct pb_core *c, struct pb_run *run, unsigned idx,
     tc.max_conns = n + 64;
     tc.time_wait_max = n + 64;
     tc.syncookies = false;
+    tc.syn_retries = PB_SYN_RETRIES;
     tc.rcv_buf = o->tcp_rcv_buf;
     tc.snd_buf = o->tcp_snd_buf;
     tc.tx_cksum_offload = run->tx_cksum;
@@ -211,7 +212,7 @@ open_more(struct pb_core *c, uint64_t now)
     const struct pb_opts *o = c->run->o;
     uint32_t budget = OPENS_PER_POLL;
 
-    if (c->next_open >= c->n_clients)
+    if (c->next_open >= c->n_clients && c->retry == NULL)
         return;
     if (c->pending >= o->max_pending)
         return;
@@ -229,10 +230,18 @@ open_more(struct pb_core *c, uint64_t now)
             return;
         budget = RTE_MIN(budget, (uint32_t)c->open_credit);
     }
-    while (budget > 0 && c->next_open < c->n_clients) {
-        struct pb_client *cl = client_at(c, c->next_open);
+    while (budget > 0) {
+        /* opens that timed out go again first, from another tuple */
+        bool retry = c->retry != NULL;
+        struct pb_client *cl;
         int rc;
 
+        if (retry)
+            cl = c->retry;
+        else if (c->next_open < c->n_clients)
+            cl = client_at(c, c->next_open);
+        else
+            break;
         if (cl->laddr == 0 &&
             pb_tuple_next(c->run, c->idx, o->cores, &c->next_tuple,
                           &cl->laddr, &cl->lport) != 0) {
@@ -240,23 +249,25 @@ open_more(struct pb_core *c, uint64_t now)
             pb_count(c, PB_C_CONN_FAILED, 1);
             cl->state = PB_CL_FAILED;
             c->open_done++;
+        } else {
+            rc = pb_client_open(c, cl, now);
+            if (rc == -EADDRINUSE) {
+                cl->laddr = 0;    /* still in TIME_WAIT: take another */
+                pb_count(c, PB_C_CONN_RETRIED, 1);
+                continue;
+            }
+            if (rc != 0) {        /* no ARP entry, pool empty: later */
+                pb_count(c, PB_C_CONN_RETRIED, 1);
+                return;
+            }
+            budget--;
+            if (o->connect_rate != 0)
+                c->open_credit -= 1;
+        }
+        if (retry)
+            c->retry = cl->link;
+        else
             c->next_open++;
-            continue;
-        }
-        rc = pb_client_open(c, cl, now);
-        if (rc == -EADDRINUSE) {
-            cl->laddr = 0;        /* still in TIME_WAIT: take another */
-            pb_count(c, PB_C_CONN_RETRIED, 1);
-            continue;
-        }
-        if (rc != 0) {            /* no ARP entry, pool empty: later */
-            pb_count(c, PB_C_CONN_RETRIED, 1);
-            return;
-        }
-        c->next_open++;
-        budget--;
-        if (o->connect_rate != 0)
-            c->open_credit -= 1;
     }
 }
 

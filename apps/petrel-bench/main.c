@@ -26,6 +26,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 
 #include <petrel/clock.h>
 #include <petrel/config.h>
@@ -501,6 +502,7 @@ main(int argc, char **argv)
         goto out;
     }
     run.port_id = port.port_id;
+    run.tuple_start = rte_rand();
     run.tx_cksum = port.tx_cksum;
     if (rss_setup(&run, &port, o.cores) != 0)
         goto out;

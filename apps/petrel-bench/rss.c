@@ -3,7 +3,8 @@
  * Local (address, port) pairs for the sessions of each bench core.
  *
  * The pairs are walked in one global order: address index a, port p, as
- * t = a * n_ports + (p - sport_min). Each pair belongs to exactly one core,
+ * t = a * n_ports + (p - sport_min), starting at a random t for the run
+ * and wrapping around. Each pair belongs to exactly one core,
  * so cores never pick the same 4-tuple:
  *   - on a port with RSS (a NIC), the core whose queue the broker's answers
  *     land on: the Toeplitz hash of the answer's tuple (broker address and
@@ -29,7 +30,8 @@ pb_tuple_next(const struct pb_run *run, unsigned core, unsigned n_cores,
     uint64_t n_ports = (uint64_t)o->sport_max - o->sport_min + 1;
     uint64_t end = n_ports * o->src_count;
 
-    for (uint64_t t = *cursor; t < end; t++) {
+    for (uint64_t i = *cursor; i < end; i++) {
+        uint64_t t = (run->tuple_start + i) % end;
         uint32_t a = rte_be_to_cpu_32(o->src_ip) + (uint32_t)(t / n_ports);
         uint16_t p = (uint16_t)(o->sport_min + t % n_ports);
         unsigned owner;
@@ -50,7 +52,7 @@ pb_tuple_next(const struct pb_run *run, unsigned core, unsigned n_cores,
         }
         if (owner != core)
             continue;
-        *cursor = t + 1;
+        *cursor = i + 1;
         *laddr = rte_cpu_to_be_32(a);
         *lport = p;
         return 0;
