@@ -799,12 +799,20 @@ pt_broker_ctl_poll(struct pt_broker *b, uint64_t now_ns)
     x->now_ns = now_ns;
     for (unsigned i = 0; i < b->n; i++) {
         struct rte_ring *r = b->rings[i * (b->n + 1) + b->n];
-        unsigned n = rte_ring_dequeue_burst_elem(r, ds, sizeof(ds[0]),
-                                                 PT_CTL_BURST, NULL);
 
-        for (unsigned k = 0; k < n; k++)
-            dispatch(x, &ds[k]);
-        total += n;
+        /* drain each core's ring (up to PT_CTL_POLL_MAX a call, so one
+         * busy core cannot starve the others or the control socket) */
+        for (unsigned got = 0; got < PT_CTL_POLL_MAX;) {
+            unsigned n = rte_ring_dequeue_burst_elem(r, ds, sizeof(ds[0]),
+                                                     PT_CTL_BURST, NULL);
+
+            for (unsigned k = 0; k < n; k++)
+                dispatch(x, &ds[k]);
+            got += n;
+            total += n;
+            if (n < PT_CTL_BURST)
+                break;
+        }
     }
     syncs_advance(x);
     pt_bctl_retire_poll(x, false);

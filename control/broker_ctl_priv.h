@@ -23,6 +23,8 @@
 #include "strmap.h"
 
 #define PT_CTL_BURST 64
+/* Descriptors taken from one core's ring per pt_broker_ctl_poll() call. */
+#define PT_CTL_POLL_MAX 4096
 
 enum reg_state { R_ONLINE, R_OFFLINE, R_MOVING };
 

@@ -344,13 +344,18 @@ pt_control_run(struct pt_control *cp)
 {
     struct epoll_event evs[16];
 
+    unsigned busy = 0;
+
     while (cp->stop != ST_STOPPED) {
-        /* with a broker, look at the cores' rings every millisecond:
-         * logins, route changes and SUBACKs wait on us */
-        int n = epoll_wait(cp->epfd, evs, 16, cp->broker != NULL ? 1 : -1);
+        /* with a broker, look at the cores' rings every millisecond
+         * (logins, route changes and SUBACKs wait on us), and at once
+         * again while they keep us busy: a burst of logins or session
+         * ends is drained at the rate we process it, not 64 a tick */
+        int n = epoll_wait(cp->epfd, evs, 16,
+                           cp->broker == NULL ? -1 : busy ? 0 : 1);
 
         if (cp->broker != NULL)
-            pt_broker_ctl_poll(cp->broker, pt_clock_ns());
+            busy = pt_broker_ctl_poll(cp->broker, pt_clock_ns());
         pt_health_tick(cp->health, pt_clock_ns());
         if (cp->stop != ST_RUNNING)
             stop_advance(cp);

@@ -111,6 +111,42 @@ test_mqtt_broker_login_abandoned(void **state)
     close_rig(rig);
 }
 
+/* A burst of logins (more than one ring burst) is answered in one control
+ * poll: the control plane drains a core's ring, it does not take a fixed
+ * 64 descriptors a tick (that capped logins at 64 per millisecond). */
+static void
+test_mqtt_broker_login_burst(void **state)
+{
+    static const uint8_t connack_ok[4] = { 0x20, 0x02, 0x00, 0x00 };
+    struct rig *rig = open_rig(1, NULL);
+    struct rig_client *cs[100];
+    struct pt_broker_ctl_stats st;
+    uint8_t buf[128];
+    char id[16];
+
+    (void)state;
+    for (unsigned i = 0; i < RTE_DIM(cs); i++) {
+        struct rig_connect opt = { .client_id = id, .clean = true };
+
+        snprintf(id, sizeof(id), "burst-%u", i);
+        cs[i] = rig_client_open(rig, 0);
+        assert_non_null(cs[i]);
+        send_pkt(cs[i], buf, rig_pkt_connect(buf, &opt));
+    }
+    for (int i = 0; i < 3; i++)
+        rig_poll_core(rig, 0);
+    /* every LOGIN is in the ring: one control poll takes them all */
+    assert_int_equal(rig_poll_ctl(rig), RTE_DIM(cs));
+    pt_broker_ctl_stats(rig_broker(rig), &st);
+    assert_int_equal(st.logins, RTE_DIM(cs));
+    for (int i = 0; i < 8; i++)      /* the core takes 32 answers a poll */
+        rig_poll(rig);
+    for (unsigned i = 0; i < RTE_DIM(cs); i++)
+        expect_packet(cs[i], connack_ok, sizeof(connack_ok));
+    assert_int_equal(count(rig, 0, PT_MQTT_C_RING_FULL), 0);
+    close_rig(rig);
+}
+
 /* ---- PUBLISH and delivery ---- */
 
 static void
@@ -689,6 +725,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_mqtt_broker_connect_connack),
         T(test_mqtt_broker_login_abandoned),
+        T(test_mqtt_broker_login_burst),
         T(test_mqtt_broker_publish_qos0),
         T(test_mqtt_broker_publish_qos1),
         T(test_mqtt_broker_publish_qos2),
