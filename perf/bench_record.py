@@ -18,6 +18,10 @@ Scenarios (each --reps times; the two brokers alternate):
   half       p2p QoS 0 open loop at half the median p2p0 rate of the same
              broker: latency p50/p99/p99.9 (the latency goal)
 
+Before the trials, perf/jitter.c (pt-jitter) spins on every CPU for 3 s
+and reports how much of the time a busy thread lost its CPU: no latency
+percentile can beat that floor.
+
 petreld: one dataplane core (busy polling) in a network namespace of its
 own, the memif server; petrel-bench: one core, the memif client, in the
 same namespace. Mosquitto: its own namespace, loopback. Every run is
@@ -117,13 +121,17 @@ class PetrelSide:
         self.tmp = tempfile.mkdtemp(prefix="pt-record-")
         self.sock = os.path.join(self.tmp, "memif.sock")
         n = max(args.sessions, args.connect_sessions) + 65536
-        self.broker = harness.Broker("record", args=[
+        # EAL memory: pools are sized for n sessions at start (petreld's own
+        # estimate is for its defaults); --no-huge pages are touched as used
+        mem_mb = 1024 + n * 3 // 1024
+        self.broker = harness.Broker("record", eal_args=[
+            "--no-huge", "-m", str(mem_mb)], args=[
             "--set", f"port=net_memif0,role=server,socket={self.sock}",
             "--set", "mqtt.allow_anonymous=on",
             "--set", "dp.idle=busy",
             "--set", f"tcp.max_conns={n}",
             "--set", f"mqtt.max_sessions={n}",
-            "--set", "dp.mbufs=262143",
+            "--set", "dp.mbufs=131071",
             "--set", "tcp.time_wait_max=65536",
         ])
         self.pid = None
@@ -338,6 +346,15 @@ def main():
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_signal)
 
+    # the platform's own noise, in the same run: the floor under p99
+    jitter = []
+    r = subprocess.run([os.path.join(a.build, "perf/pt-jitter"),
+                        "--seconds", "3"]
+                       + [str(c) for c in sorted(os.sched_getaffinity(0))],
+                       capture_output=True, text=True, timeout=60)
+    for line in r.stdout.splitlines():
+        jitter.append(json.loads(line))
+        print("jitter", line)
     results = {sc: {} for sc in scen}
     failed = False
     opened = []
@@ -382,9 +399,15 @@ def main():
             side.__exit__(None, None, None)
     print()
     print(table(results, [s.name for s in opened]))
+    for j in jitter:
+        print(f"\nCPU {j['cpu']}: a spinning thread lost its CPU "
+              f"{j['stalled_pct']:.2f}% of {j['seconds']} s in gaps over "
+              f"100 us (longest {j['max_gap_us']} us)", end="")
+    print()
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"args": vars(a), "results": results}, f, indent=1)
+            json.dump({"args": vars(a), "jitter": jitter,
+                       "results": results}, f, indent=1)
     return 1 if failed else 0
 
 

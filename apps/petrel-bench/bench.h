@@ -310,8 +310,11 @@ struct pb_summary {
     char why[256];
 };
 
+/* Sum the cores' counters and gauges; with hists, merge their
+ * histograms too (tens of microseconds: the main lcore shares a CPU with
+ * a busy core on small machines, so only when reporting). */
 void pb_totals_collect(struct pb_totals *t, struct pb_core *cores,
-                       unsigned n);
+                       unsigned n, bool hists);
 void pb_report_progress(FILE *f, double t_s, const char *phase,
                         const struct pb_totals *now,
                         const struct pb_totals *prev, double dt_s);

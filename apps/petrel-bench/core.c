@@ -37,6 +37,7 @@
 #define OPENS_PER_POLL 64
 #define SENDS_PER_POLL 256
 #define CLOSES_PER_POLL 1024
+#define STOP_DRAIN_NS (5 * 1000 * 1000 * 1000ull)
 #define ARP_RETRY_NS (100 * 1000 * 1000ull)
 
 /*
@@ -327,12 +328,54 @@ publish_more(struct pb_core *c, uint64_t now)
     }
 }
 
+/* Close sessions, at most --max-pending closes in flight per core (a
+ * million DISCONNECTs at once would only overflow the port and the
+ * broker's rings, and come back as retransmissions). */
 static void
 close_more(struct pb_core *c)
 {
-    for (unsigned k = 0; k < CLOSES_PER_POLL && c->close_cursor < c->n_clients;
+    const struct pb_opts *o = c->run->o;
+
+    for (unsigned k = 0; k < CLOSES_PER_POLL && c->close_cursor < c->n_clients &&
+                         c->closing < o->max_pending;
          k++)
         pb_client_close(c, client_at(c, c->close_cursor++));
+}
+
+/*
+ * The end: reset what is still open, a slice at a time, and let the port
+ * take every RST (the broker must not keep sessions a dropped RST would
+ * leave behind), for at most STOP_DRAIN_NS.
+ */
+static void
+reset_all(struct pb_core *c)
+{
+    struct rte_mbuf *pkts[BURST];
+    uint64_t until = pt_clock_ns() + STOP_DRAIN_NS;
+    uint32_t i = 0;
+
+    while (pt_clock_ns() < until) {
+        for (unsigned k = 0; k < BURST * 8 && i < c->n_clients; i++) {
+            struct pb_client *cl = client_at(c, i);
+
+            if (cl->conn != NULL) {
+                pt_tcp_abort(cl->conn);
+                k++;
+            }
+        }
+        pt_tcp_flush(c->tcp);
+        pt_net_flush(c->net);
+        txq_drain(c);
+        uint16_t n = rte_eth_rx_burst(c->run->port_id, c->queue_id, pkts,
+                                      BURST);
+        rte_pktmbuf_free_bulk(pkts, n);
+        if (i >= c->n_clients && c->txq_n == 0)
+            break;
+    }
+    pt_tcp_shutdown(c->tcp);
+    pt_net_flush(c->net);
+    rte_pktmbuf_free_bulk(c->txq, c->txq_n);
+    c->txq_n = 0;
 }
 
 static void
@@ -427,12 +470,7 @@ pb_core_main(void *arg)
         __atomic_store_n(&c->open_done_now, c->open_done, __ATOMIC_RELAXED);
         __atomic_store_n(&c->closing_now, c->closing, __ATOMIC_RELAXED);
     }
-    pt_tcp_shutdown(c->tcp);
-    pt_net_flush(c->net);
-    for (unsigned tries = 0; c->txq_n > 0 && tries < 1000; tries++)
-        txq_drain(c);
-    rte_pktmbuf_free_bulk(c->txq, c->txq_n);
-    c->txq_n = 0;
+    reset_all(c);
     __atomic_store_n(&c->up_now, c->up, __ATOMIC_RELAXED);
     __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
     return 0;

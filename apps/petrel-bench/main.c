@@ -215,6 +215,7 @@ drive(struct pb_run *run, struct pb_core *cores, struct pb_summary *s,
     for (;;) {
         uint64_t now, expected, highest;
         double in_phase;
+        bool report;
         int ph;
 
         nanosleep(&tick, NULL);
@@ -231,7 +232,9 @@ drive(struct pb_run *run, struct pb_core *cores, struct pb_summary *s,
         }
         if (interrupted > 1 && ph != PB_PH_STOP)
             set_phase(run, PB_PH_STOP, &m, now);
-        pb_totals_collect(now_t, cores, o->cores);
+        report = (double)(now - m.last_report) / NS >= 1.0 &&
+                 (!o->quiet || csv != NULL);
+        pb_totals_collect(now_t, cores, o->cores, report);
         s->up_max = RTE_MAX(s->up_max, now_t->up);
 
         switch (ph) {
@@ -289,15 +292,15 @@ drive(struct pb_run *run, struct pb_core *cores, struct pb_summary *s,
                 set_phase(run, PB_PH_CLOSE, &m, now);
             break;
         case PB_PH_CLOSE:
+            /* closes are paced like opens: give a big run its time */
             if ((now_t->up == 0 && now_t->closing == 0) ||
-                in_phase >= CLOSE_WAIT_S)
+                in_phase >= CLOSE_WAIT_S + run->n_clients / 10000.0)
                 set_phase(run, PB_PH_STOP, &m, now);
             break;
         default:
             break;
         }
-        if ((double)(now - m.last_report) / NS >= 1.0 ||
-            __atomic_load_n(&run->phase, __ATOMIC_RELAXED) == PB_PH_STOP) {
+        if (report) {
             double dt = (double)(now - m.last_report) / NS;
             double t = (double)(now - m.start) / NS;
 
@@ -336,7 +339,7 @@ verdict(struct pb_run *run, struct pb_core *cores, struct pb_summary *s,
                                     __VA_ARGS__);                             \
     } while (0)
 
-    pb_totals_collect(t, cores, o->cores);
+    pb_totals_collect(t, cores, o->cores, true);
     for (unsigned i = 0; i < o->cores; i++) {
         const struct pt_tcp_stats *ts = pt_tcp_stats(cores[i].tcp);
 

@@ -21,12 +21,15 @@ static const char *const counter_names[] = {
 };
 
 void
-pb_totals_collect(struct pb_totals *t, struct pb_core *cores, unsigned n)
+pb_totals_collect(struct pb_totals *t, struct pb_core *cores, unsigned n,
+                  bool hists)
 {
     memset(t->c, 0, sizeof(t->c));
     t->up = t->pending = t->open_done = t->closing = 0;
-    pb_hist_reset(t->lat);
-    pb_hist_reset(t->conn_lat);
+    if (hists) {
+        pb_hist_reset(t->lat);
+        pb_hist_reset(t->conn_lat);
+    }
     for (unsigned i = 0; i < n; i++) {
         struct pb_core *c = &cores[i];
 
@@ -36,9 +39,9 @@ pb_totals_collect(struct pb_totals *t, struct pb_core *cores, unsigned n)
         t->pending += __atomic_load_n(&c->pending_now, __ATOMIC_RELAXED);
         t->open_done += __atomic_load_n(&c->open_done_now, __ATOMIC_RELAXED);
         t->closing += __atomic_load_n(&c->closing_now, __ATOMIC_RELAXED);
-        if (c->lat != NULL)
+        if (hists && c->lat != NULL)
             pb_hist_merge(t->lat, c->lat);
-        if (c->conn_lat != NULL)
+        if (hists && c->conn_lat != NULL)
             pb_hist_merge(t->conn_lat, c->conn_lat);
     }
 }
