@@ -21,6 +21,7 @@
  * returned).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@
 #define OPENS_PER_POLL 64
 #define SENDS_PER_POLL 256
 #define CLOSES_PER_POLL 1024
+#define IDLE_YIELD_POLLS 256
 #define STOP_DRAIN_NS (5 * 1000 * 1000 * 1000ull)
 #define ARP_RETRY_NS (100 * 1000 * 1000ull)
 
@@ -429,6 +431,7 @@ pb_core_main(void *arg)
     struct pb_run *run = c->run;
     struct rte_mbuf *pkts[BURST];
     uint64_t next_arp = 0;
+    unsigned idle = 0;
     int ph;
 
     while ((ph = phase(c)) != PB_PH_STOP) {
@@ -469,6 +472,15 @@ pb_core_main(void *arg)
         __atomic_store_n(&c->pending_now, c->pending, __ATOMIC_RELAXED);
         __atomic_store_n(&c->open_done_now, c->open_done, __ATOMIC_RELAXED);
         __atomic_store_n(&c->closing_now, c->closing, __ATOMIC_RELAXED);
+        /* Nothing came in for a while: let a thread that shares our CPU
+         * run (on a small machine, the broker's control plane, which
+         * answers the logins we are waiting for). A spin otherwise. */
+        if (n > 0 || c->txq_n > 0)
+            idle = 0;
+        else if (++idle >= IDLE_YIELD_POLLS) {
+            idle = 0;
+            sched_yield();
+        }
     }
     reset_all(c);
     __atomic_store_n(&c->up_now, c->up, __ATOMIC_RELAXED);
