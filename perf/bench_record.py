@@ -120,11 +120,16 @@ class PetrelSide:
         self.args = args
         self.tmp = tempfile.mkdtemp(prefix="pt-record-")
         self.sock = os.path.join(self.tmp, "memif.sock")
-        n = max(args.sessions, args.connect_sessions) + 65536
+        self.n = max(args.sessions, args.connect_sessions) + 65536
+        self.broker = None
+        self.pid = None
+        self.small_rss = None
+
+    def make_broker(self, n):
         # EAL memory: pools are sized for n sessions at start (petreld's own
         # estimate is for its defaults); --no-huge pages are touched as used
         mem_mb = 1024 + n * 3 // 1024
-        self.broker = harness.Broker("record", eal_args=[
+        return harness.Broker("record", eal_args=[
             "--no-huge", "-m", str(mem_mb)], args=[
             "--set", f"port=net_memif0,role=server,socket={self.sock}",
             "--set", "mqtt.allow_anonymous=on",
@@ -134,9 +139,14 @@ class PetrelSide:
             "--set", "dp.mbufs=131071",
             "--set", "tcp.time_wait_max=65536",
         ])
-        self.pid = None
 
     def __enter__(self):
+        if self.small_rss is None:
+            # the same petreld with room for 1,024 sessions: what the
+            # sessions' all-in memory is counted from
+            with self.make_broker(1024) as b:
+                self.small_rss = rss_of(child_pid(b.proc.pid, "petreld"))
+        self.broker = self.make_broker(self.n)
         self.broker.__enter__()
         self.pid = child_pid(self.broker.proc.pid, "petreld")
         return self
@@ -147,8 +157,10 @@ class PetrelSide:
             os.unlink(self.sock)
         except FileNotFoundError:
             pass
-        os.rmdir(self.tmp)
         return False
+
+    def cleanup(self):
+        os.rmdir(self.tmp)
 
     def run(self, scenario, **kw):
         a = self.args
@@ -199,7 +211,12 @@ class PetrelSide:
             "rss_growth": mem.peak - mem.base,
         }
         if scenario == "sessions" and s["sessions_up_max"]:
-            res["bytes_per_session"] = res["rss_growth"] / s["sessions_up_max"]
+            # all-in: pools sized for the sessions (allocated and touched
+            # at start) plus what the sessions touched, over a petreld
+            # sized for 1,024
+            res["growth_per_session"] = res["rss_growth"] / s["sessions_up_max"]
+            res["bytes_per_session"] = (mem.peak - self.small_rss) / \
+                s["sessions_up_max"]
         return res
 
 
@@ -217,7 +234,12 @@ class MosquittoSide:
         return self
 
     def __exit__(self, *exc):
-        return self.m.__exit__(*exc)
+        self.m.__exit__(*exc)
+        self.m = mqtt_ratio.Mosquitto(self.args.mosquitto)
+        return False
+
+    def cleanup(self):
+        pass
 
     def run(self, scenario, **kw):
         a = self.args
@@ -260,12 +282,15 @@ class MosquittoSide:
             "rss_growth": mem.peak - mem.base,
         }
         if scenario == "sessions" and res["sessions"]:
+            # a fresh mosquitto each time (bench_record restarts it): its
+            # growth is all-in (it allocates per client)
             res["bytes_per_session"] = res["rss_growth"] / res["sessions"]
+            res["growth_per_session"] = res["bytes_per_session"]
         return res
 
 
 KEYS = {
-    "sessions": ("sessions", "bytes_per_session"),
+    "sessions": ("sessions", "bytes_per_session", "growth_per_session"),
     "connect": ("connects_per_s", "connect_p99_us"),
     "p2p0": ("msgs_per_s", "p99_us"),
     "p2p1": ("msgs_per_s", "p99_us"),
@@ -376,6 +401,10 @@ def main():
                                 side.name, []).append(t)
                             top = t.get("msgs_per_s")
                         kw["rate"] = max(1000, (top or 2000) / 2)
+                    if sc == "sessions" and rep > 0:
+                        # memory is measured from a fresh broker
+                        side.__exit__(None, None, None)
+                        side.__enter__()
                     t = side.run(sc, **kw)
                     t["rep"] = rep
                     results[sc].setdefault(side.name, []).append(t)
@@ -397,6 +426,7 @@ def main():
     finally:
         for side in reversed(opened):
             side.__exit__(None, None, None)
+            side.cleanup()
     print()
     print(table(results, [s.name for s in opened]))
     for j in jitter:
