@@ -233,9 +233,7 @@ drive(struct pb_run *run, struct pb_core *cores, struct pb_summary *s,
         }
         if (interrupted > 1 && ph != PB_PH_STOP)
             set_phase(run, PB_PH_STOP, &m, now);
-        report = (double)(now - m.last_report) / NS >= 1.0 &&
-                 (!o->quiet || csv != NULL);
-        pb_totals_collect(now_t, cores, o->cores, report);
+        pb_totals_collect(now_t, cores, o->cores, false);
         s->up_max = RTE_MAX(s->up_max, now_t->up);
 
         switch (ph) {
@@ -301,7 +299,13 @@ drive(struct pb_run *run, struct pb_core *cores, struct pb_summary *s,
         default:
             break;
         }
+        /* once a second, and a last time at the end */
+        report = ((double)(now - m.last_report) / NS >= 1.0 ||
+                  __atomic_load_n(&run->phase, __ATOMIC_RELAXED) ==
+                      PB_PH_STOP) &&
+                 (!o->quiet || csv != NULL);
         if (report) {
+            pb_totals_collect(now_t, cores, o->cores, true);
             double dt = (double)(now - m.last_report) / NS;
             double t = (double)(now - m.start) / NS;
 
