@@ -162,6 +162,9 @@ class PetrelSide:
     def cleanup(self):
         os.rmdir(self.tmp)
 
+    def alive(self):
+        return self.broker.proc is not None and self.broker.proc.poll() is None
+
     def run(self, scenario, **kw):
         a = self.args
         cmd = [self.bench, "--port",
@@ -240,6 +243,9 @@ class MosquittoSide:
 
     def cleanup(self):
         pass
+
+    def alive(self):
+        return self.m.alive()
 
     def run(self, scenario, **kw):
         a = self.args
@@ -381,6 +387,7 @@ def main():
         jitter.append(json.loads(line))
         print("jitter", line)
     results = {sc: {} for sc in scen}
+    crashes = {}
     failed = False
     opened = []
     try:
@@ -401,7 +408,15 @@ def main():
                                 side.name, []).append(t)
                             top = t.get("msgs_per_s")
                         kw["rate"] = max(1000, (top or 2000) / 2)
-                    if sc == "sessions" and rep > 0:
+                    if not side.alive():
+                        # DPDK 22.11's memif server can fault when its
+                        # client leaves mid-burst: say so, start afresh
+                        print(f"bench_record: {side.name} died; restarting",
+                              file=sys.stderr)
+                        crashes[side.name] = crashes.get(side.name, 0) + 1
+                        side.__exit__(None, None, None)
+                        side.__enter__()
+                    elif sc == "sessions" and rep > 0:
                         # memory is measured from a fresh broker
                         side.__exit__(None, None, None)
                         side.__enter__()
@@ -429,6 +444,8 @@ def main():
             side.cleanup()
     print()
     print(table(results, [s.name for s in opened]))
+    for name, n in crashes.items():
+        print(f"\n{name} died {n} time(s) between trials (restarted)", end="")
     for j in jitter:
         print(f"\nCPU {j['cpu']}: a spinning thread lost its CPU "
               f"{j['stalled_pct']:.2f}% of {j['seconds']} s in gaps over "
@@ -437,7 +454,7 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"args": vars(a), "jitter": jitter,
-                       "results": results}, f, indent=1)
+                       "crashes": crashes, "results": results}, f, indent=1)
     return 1 if failed else 0
 
 
