@@ -129,6 +129,7 @@ struct pb_opts {
     uint8_t qos;
     uint32_t payload;        /* bytes (>= PB_PAYLOAD_MIN) */
     uint64_t rate;           /* open loop: messages/s in total; 0 = closed */
+    uint64_t pub_rate;       /* --pub-rate (sets rate from the layout) */
     uint32_t window;         /* closed loop: messages in flight/publisher */
     double warmup_s, duration_s, hold_s, drain_s, connect_timeout_s;
     uint16_t keepalive;
@@ -282,6 +283,10 @@ int pb_core_setup(struct pb_core *c, struct pb_run *run, unsigned idx,
 int pb_core_main(void *arg);
 void pb_core_free(struct pb_core *c);
 
+/* rss.c: the Toeplitz hash (the port's key) of the broker's answers to
+ * laddr:lport (network order / host order), as the NIC computes it */
+uint32_t pb_rss_hash(const struct pb_run *run, uint32_t laddr,
+                     uint16_t lport);
 /* rss.c: the next local (address, port) for core c of n, or -ENOSPC */
 int pb_tuple_next(const struct pb_run *run, unsigned core, unsigned n_cores,
                   uint64_t *cursor, uint32_t *laddr, uint16_t *lport);

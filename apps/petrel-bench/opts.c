@@ -55,6 +55,7 @@ pb_opts_usage(FILE *f)
 "  --qos 0|1|2           publish and subscribe QoS (0)\n"
 "  --size N              payload bytes, >= 16 (64)\n"
 "  --rate N              open loop: messages per second in total\n"
+"  --pub-rate N          open loop: messages per second per publisher\n"
 "  --window N            closed loop (no --rate): messages in flight per\n"
 "                        publisher (16)\n"
 "  --warmup S            publish unmeasured first (1)\n"
@@ -148,7 +149,7 @@ enum {
     O_RATE, O_WINDOW, O_WARMUP, O_DURATION, O_DRAIN, O_KEEPALIVE, O_USER,
     O_PASS, O_PERSISTENT, O_CLIENT_PREFIX, O_TOPIC_PREFIX, O_FLOOD,
     O_FLOOD_RATE, O_FLOOD_SRC, O_FLOOD_SRC_COUNT, O_JSON, O_CSV, O_CDF,
-    O_QUIET, O_FAIL_LOSS, O_NO_FAIL_LOSS, O_RCV_BUF, O_SND_BUF, O_MBUFS,
+    O_QUIET, O_FAIL_LOSS, O_PUB_RATE, O_NO_FAIL_LOSS, O_RCV_BUF, O_SND_BUF, O_MBUFS,
     O_HELP,
 };
 
@@ -172,6 +173,7 @@ static const struct option long_opts[] = {
     { "qos", required_argument, NULL, O_QOS },
     { "size", required_argument, NULL, O_SIZE },
     { "rate", required_argument, NULL, O_RATE },
+    { "pub-rate", required_argument, NULL, O_PUB_RATE },
     { "window", required_argument, NULL, O_WINDOW },
     { "warmup", required_argument, NULL, O_WARMUP },
     { "duration", required_argument, NULL, O_DURATION },
@@ -285,6 +287,17 @@ check(struct pb_opts *o, bool loss_set)
         BAD("--window must be at least 1 in closed loop");
     if (o->max_pending == 0)
         BAD("--max-pending must be at least 1");
+    if (o->pub_rate != 0) {     /* the total follows from the layout */
+        uint64_t pubs = o->scenario == PB_SC_FANIN
+                            ? (uint64_t)o->fanin * o->groups
+                            : o->groups;
+
+        if (o->scenario == PB_SC_CONNECT)
+            BAD("--pub-rate needs a publishing scenario");
+        if (o->pub_rate * pubs > 1000000000)
+            BAD("--pub-rate x publishers: at most 1000000000 messages/s");
+        o->rate = o->pub_rate * pubs;
+    }
     if (!loss_set)
         o->fail_on_loss = o->qos > 0;
     return 0;
@@ -410,6 +423,12 @@ pb_opts_parse(struct pb_opts *o, int argc, char **argv)
             if (parse_u64(optarg, 0, 1000000000, &v))
                 BAD("--rate: 0..1000000000");
             o->rate = v;
+            o->pub_rate = 0;
+            break;
+        case O_PUB_RATE:
+            if (parse_u64(optarg, 1, 100000000, &v))
+                BAD("--pub-rate: 1..100000000");
+            o->pub_rate = v;
             break;
         case O_WINDOW:
             if (parse_u64(optarg, 1, 65535, &v))

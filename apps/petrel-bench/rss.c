@@ -22,6 +22,20 @@
 
 #include "bench.h"
 
+uint32_t
+pb_rss_hash(const struct pb_run *run, uint32_t laddr, uint16_t lport)
+{
+    const struct pb_opts *o = run->o;
+    struct rte_ipv4_tuple tuple = {
+        .src_addr = rte_be_to_cpu_32(o->broker_ip),
+        .dst_addr = rte_be_to_cpu_32(laddr),
+        .sport = o->broker_port,
+        .dport = lport,
+    };
+
+    return rte_softrss((uint32_t *)&tuple, RTE_THASH_V4_L4_LEN, run->rss_key);
+}
+
 int
 pb_tuple_next(const struct pb_run *run, unsigned core, unsigned n_cores,
               uint64_t *cursor, uint32_t *laddr, uint16_t *lport)
@@ -37,14 +51,7 @@ pb_tuple_next(const struct pb_run *run, unsigned core, unsigned n_cores,
         unsigned owner;
 
         if (run->rss) {
-            struct rte_ipv4_tuple tuple = {
-                .src_addr = rte_be_to_cpu_32(o->broker_ip),
-                .dst_addr = a,
-                .sport = o->broker_port,
-                .dport = p,
-            };
-            uint32_t h = rte_softrss((uint32_t *)&tuple,
-                                     RTE_THASH_V4_L4_LEN, run->rss_key);
+            uint32_t h = pb_rss_hash(run, rte_cpu_to_be_32(a), p);
 
             owner = run->reta[h % run->reta_size];
         } else {

@@ -173,11 +173,15 @@ class BenchTest(unittest.TestCase):
         self.assert_clean(s)
         self.assertEqual(s["expected"], s["counters"]["published"] * 40)
         s = self.bench("--scenario", "fanin", "--fanin", "20", "--groups",
-                       "2", "--qos", "0", "--rate", "20000")
+                       "2", "--qos", "0", "--pub-rate", "500")
         self.assert_clean(s)
         self.assertEqual(s["publishers"], 40)
         self.assertEqual(s["expected"], s["counters"]["published"])
         self.assertEqual(s["loop"], "open")
+        self.assertEqual(s["rate"], 40 * 500)      # per publisher x 40
+        # open loop keeps its schedule: 1.3 s at 20,000/s, give or take
+        self.assertAlmostEqual(s["counters"]["published"], 26000,
+                               delta=4000)
 
     def test_connect_ramp(self):
         peak = []
