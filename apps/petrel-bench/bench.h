@@ -320,12 +320,12 @@ struct pb_summary {
  * a busy core on small machines, so only when reporting). */
 void pb_totals_collect(struct pb_totals *t, struct pb_core *cores,
                        unsigned n, bool hists);
-void pb_report_progress(FILE *f, double t_s, const char *phase,
-                        const struct pb_totals *now,
-                        const struct pb_totals *prev, double dt_s);
+/* The once-a-second report: the progress line (progress != NULL) and
+ * the CSV row (csv != NULL), rates over dt_s, latency so far. */
+void pb_report_tick(FILE *progress, FILE *csv, double t_s, const char *phase,
+                    const struct pb_totals *now,
+                    const struct pb_totals *prev, double dt_s);
 void pb_report_csv_header(FILE *f);
-void pb_report_csv_row(FILE *f, double t_s, const struct pb_totals *now,
-                       const struct pb_totals *prev, double dt_s);
 void pb_report_summary(FILE *f, const struct pb_run *run,
                        const struct pb_summary *s);
 

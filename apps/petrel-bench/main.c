@@ -309,13 +309,9 @@ drive(struct pb_run *run, struct pb_core *cores, struct pb_summary *s,
             double dt = (double)(now - m.last_report) / NS;
             double t = (double)(now - m.start) / NS;
 
-            if (dt > 0) {
-                if (!o->quiet)
-                    pb_report_progress(stderr, t, phase_names[ph], now_t,
-                                       prev_t, dt);
-                if (csv != NULL)
-                    pb_report_csv_row(csv, t, now_t, prev_t, dt);
-            }
+            if (dt > 0)
+                pb_report_tick(o->quiet ? NULL : stderr, csv, t,
+                               phase_names[ph], now_t, prev_t, dt);
             memcpy(prev_t->c, now_t->c, sizeof(prev_t->c));
             m.last_report = now;
         }

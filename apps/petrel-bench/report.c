@@ -52,27 +52,57 @@ us(uint64_t ns)
     return (double)ns / 1000.0;
 }
 
-void
-pb_report_progress(FILE *f, double t_s, const char *phase,
-                   const struct pb_totals *now, const struct pb_totals *prev,
-                   double dt_s)
+/* One second's rates and the latency so far, for both printers. */
+struct interval {
+    double conns, pubs, recvs;        /* per second */
+    double p50, p99, p999, max;       /* microseconds */
+};
+
+static struct interval
+interval_of(const struct pb_totals *now, const struct pb_totals *prev,
+            double dt_s)
 {
     const struct pb_hist *h = now->lat;
-
-    fprintf(f,
-            "[%6.1fs] %-7s sessions %u (+%.0f/s) pending %u | pub %.0f/s "
-            "recv %.0f/s | p50 %.1f p99 %.1f p99.9 %.1f max %.1f us | "
-            "gaps %" PRIu64 " dup %" PRIu64 "\n",
-            t_s, phase, now->up,
-            (double)(now->c[PB_C_SESSIONS_UP] - prev->c[PB_C_SESSIONS_UP]) /
+    struct interval iv = {
+        .conns = (double)(now->c[PB_C_SESSIONS_UP] -
+                          prev->c[PB_C_SESSIONS_UP]) / dt_s,
+        .pubs = (double)(now->c[PB_C_PUB_SENT] - prev->c[PB_C_PUB_SENT]) /
                 dt_s,
-            now->pending,
-            (double)(now->c[PB_C_PUB_SENT] - prev->c[PB_C_PUB_SENT]) / dt_s,
-            (double)(now->c[PB_C_MSG_RECV] - prev->c[PB_C_MSG_RECV]) / dt_s,
-            us(pb_hist_percentile(h, 50)), us(pb_hist_percentile(h, 99)),
-            us(pb_hist_percentile(h, 99.9)), us(pb_hist_max(h)),
-            now->c[PB_C_MSG_GAP], now->c[PB_C_MSG_DUP]);
-    fflush(f);
+        .recvs = (double)(now->c[PB_C_MSG_RECV] - prev->c[PB_C_MSG_RECV]) /
+                 dt_s,
+        .p50 = us(pb_hist_percentile(h, 50)),
+        .p99 = us(pb_hist_percentile(h, 99)),
+        .p999 = us(pb_hist_percentile(h, 99.9)),
+        .max = us(pb_hist_max(h)),
+    };
+
+    return iv;
+}
+
+void
+pb_report_tick(FILE *progress, FILE *csv, double t_s, const char *phase,
+               const struct pb_totals *now, const struct pb_totals *prev,
+               double dt_s)
+{
+    struct interval iv = interval_of(now, prev, dt_s);
+
+    if (progress != NULL) {
+        fprintf(progress,
+                "[%6.1fs] %-7s sessions %u (+%.0f/s) pending %u | pub %.0f/s "
+                "recv %.0f/s | p50 %.1f p99 %.1f p99.9 %.1f max %.1f us | "
+                "gaps %" PRIu64 " dup %" PRIu64 "\n",
+                t_s, phase, now->up, iv.conns, now->pending, iv.pubs,
+                iv.recvs, iv.p50, iv.p99, iv.p999, iv.max,
+                now->c[PB_C_MSG_GAP], now->c[PB_C_MSG_DUP]);
+        fflush(progress);
+    }
+    if (csv != NULL) {
+        fprintf(csv, "%.3f,%u,%.1f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%" PRIu64
+                ",%" PRIu64 "\n",
+                t_s, now->up, iv.conns, iv.pubs, iv.recvs, iv.p50, iv.p99,
+                iv.p999, iv.max, now->c[PB_C_MSG_GAP], now->c[PB_C_MSG_DUP]);
+        fflush(csv);
+    }
 }
 
 void
@@ -80,25 +110,6 @@ pb_report_csv_header(FILE *f)
 {
     fputs("t_s,sessions,connects_per_s,pubs_per_s,msgs_per_s,p50_us,p99_us,"
           "p999_us,max_us,lost,dup\n", f);
-}
-
-void
-pb_report_csv_row(FILE *f, double t_s, const struct pb_totals *now,
-                  const struct pb_totals *prev, double dt_s)
-{
-    const struct pb_hist *h = now->lat;
-
-    fprintf(f, "%.3f,%u,%.1f,%.1f,%.1f,%.3f,%.3f,%.3f,%.3f,%" PRIu64
-            ",%" PRIu64 "\n",
-            t_s, now->up,
-            (double)(now->c[PB_C_SESSIONS_UP] - prev->c[PB_C_SESSIONS_UP]) /
-                dt_s,
-            (double)(now->c[PB_C_PUB_SENT] - prev->c[PB_C_PUB_SENT]) / dt_s,
-            (double)(now->c[PB_C_MSG_RECV] - prev->c[PB_C_MSG_RECV]) / dt_s,
-            us(pb_hist_percentile(h, 50)), us(pb_hist_percentile(h, 99)),
-            us(pb_hist_percentile(h, 99.9)), us(pb_hist_max(h)),
-            now->c[PB_C_MSG_GAP], now->c[PB_C_MSG_DUP]);
-    fflush(f);
 }
 
 static void
