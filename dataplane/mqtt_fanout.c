@@ -22,28 +22,7 @@
  */
 #include <string.h>
 
-#include <rte_hash_crc.h>
-
 #include "mqtt_priv.h"
-
-/* CRC32 of the topic, loading through memcpy: topics sit at any
- * alignment (rte_hash_crc() casts the pointer). */
-static inline uint32_t
-topic_hash(const char *t, uint16_t len)
-{
-    uint32_t h = 0;
-    uint16_t i = 0;
-
-    for (; i + 8 <= len; i += 8) {
-        uint64_t v;
-
-        memcpy(&v, t + i, 8);
-        h = rte_hash_crc_8byte(v, h);
-    }
-    for (; i < len; i++)
-        h = rte_hash_crc_1byte((uint8_t)t[i], h);
-    return h;
-}
 
 static struct pt_fanout_ent *
 cache_find(struct pt_mqtt_core *mc, const char *topic, uint16_t len,
@@ -54,7 +33,7 @@ cache_find(struct pt_mqtt_core *mc, const char *topic, uint16_t len,
 
     if (len > PT_FANOUT_TOPIC)
         return NULL;
-    h = topic_hash(topic, len);
+    h = pt_fanout_hash(topic, len);
     e = &mc->fanout[h & (PT_FANOUT_SIZE - 1)];
     *hash = h;
     if (e->hash != h || e->len != len || memcmp(e->topic, topic, len) != 0) {

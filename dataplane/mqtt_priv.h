@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
@@ -371,6 +372,27 @@ struct pt_fanout_ent {
     uint8_t qos[PT_FANOUT_SUBS];
     char topic[PT_FANOUT_TOPIC];
 } __rte_aligned(64);
+
+/* The fan-out cache's slot of a topic is pt_fanout_hash() & (PT_FANOUT_SIZE
+ * - 1): CRC32 of the topic, loading through memcpy since topics sit at any
+ * alignment (rte_hash_crc() casts the pointer). perf/bench_route.c picks
+ * its topics' slots with it. */
+static inline uint32_t
+pt_fanout_hash(const char *t, uint16_t len)
+{
+    uint32_t h = 0;
+    uint16_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+
+        memcpy(&v, t + i, 8);
+        h = rte_hash_crc_8byte(v, h);
+    }
+    for (; i < len; i++)
+        h = rte_hash_crc_1byte((uint8_t)t[i], h);
+    return h;
+}
 
 struct pt_mqtt_core {
     struct pt_broker *b;

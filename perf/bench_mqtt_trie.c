@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -161,15 +160,6 @@ static struct {
     double setup_s;
 } cur;
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 cur_free(void)
 {
@@ -188,14 +178,14 @@ cur_get(struct pt_bench_state *st, uint32_t n)
     if (cur.t != NULL && cur.n == n)
         return cur.t;
     cur_free();
-    t0 = now_s();
+    t0 = pt_test_now_s();
     cur.t = sized_trie(st, &cur.l, n);
     if (cur.t == NULL) {
         cur_free();
         return NULL;
     }
     cur.n = n;
-    cur.setup_s = now_s() - t0;
+    cur.setup_s = pt_test_now_s() - t0;
     return cur.t;
 }
 

@@ -64,6 +64,7 @@ listener {port} 127.0.0.1
 allow_anonymous true
 persistence false
 set_tcp_nodelay true
+max_connections -1
 log_dest stdout
 log_type error
 log_type warning
@@ -83,11 +84,14 @@ def probe(host, port, timeout):
 
 
 class Mosquitto:
-    """mosquitto on the loopback of a namespace of its own."""
+    """mosquitto on the loopback of a namespace of its own (ns, default
+    ptmq-<pid>), with as many files as this process may have (the hard
+    limit). tests/integration/test_mqtt_load.py and bench_record.py use
+    it too."""
 
-    def __init__(self, path):
+    def __init__(self, path, ns=None):
         self.path = path
-        self.ns = f"ptmq-{os.getpid()}"
+        self.ns = ns or f"ptmq-{os.getpid()}"
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix=f"{self.ns}-")
         self.conf = os.path.join(self.dir, "mosquitto.conf")
@@ -102,9 +106,11 @@ class Mosquitto:
                            check=True)
             with open(self.conf, "w") as f:
                 f.write(MOSQUITTO_CONF.format(port=MQTT_PORT))
+            os.chmod(self.dir, 0o755)
             os.chmod(self.conf, 0o644)
             self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns, self.path, "-c", self.conf],
+                ["sh", "-c", 'ulimit -n "$(ulimit -Hn)"; exec "$@"', "sh",
+                 "ip", "netns", "exec", self.ns, self.path, "-c", self.conf],
                 stdout=self.log, stderr=subprocess.STDOUT)
             r = subprocess.run(
                 ["ip", "netns", "exec", self.ns, sys.executable, HERE,
@@ -124,6 +130,12 @@ class Mosquitto:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def run(self, *cmd, timeout=60):
+        """cmd in the namespace; its CompletedProcess (text output)."""
+        return subprocess.run(["ip", "netns", "exec", self.ns] + list(cmd),
+                              capture_output=True, text=True,
+                              timeout=timeout)
 
     def output(self):
         self.log.flush()

@@ -7,7 +7,8 @@
  *   wire.c     MQTT 3.1.1 encoding and decoding, growable byte buffers
  *   net.c      sockets (source address range), the buffered connection
  *              (struct ld_conn: epoll, flush, receive, frame split)
- *   loop.c     the set-up / run / drain loop p2p and fanout share
+ *   loop.c     what p2p and fanout share: publishers, subscribers,
+ *              their frames, pacing, counts, the set-up/run/drain loop
  *   report.c   latency figures (pb_hist) in text and JSON
  *   p2p.c      --mode p2p: publisher/subscriber pairs, a topic each
  *   fanout.c   --mode fanout: one publisher, F subscribers, one topic
@@ -186,22 +187,83 @@ void ld_conn_event(struct ld_conn *c, uint32_t ev);
 /** DISCONNECT (best effort) and close, unless dead already. */
 void ld_conn_close(struct ld_conn *c);
 
-/* ---- loop.c: set-up, run, drain ----------------------------------------- */
+/* ---- loop.c: publishers and subscribers (p2p, fanout) ------------------ */
 
-struct ld_loop_ops {
-    bool (*all_ready)(void);
-    void (*start)(uint64_t now);        /* all ready: stamp the schedule */
-    uint64_t (*pump)(uint64_t now);     /* send; earliest future due time */
-    bool (*all_sent)(void);
-    bool (*all_received)(void);
-    void (*after_events)(void);         /* e.g. flush queued PUBACKs */
-    uint64_t (*last_recv)(void);        /* last delivery of any message */
+/* A publisher: one topic, sequence numbers from 0, QoS 1 packet ids. Its
+ * payloads carry c.idx (its index in ld_ps.pub) as their group. */
+struct ld_pub {
+    struct ld_conn c;
+    char topic[LD_TOPIC_MAX];
+    uint16_t topic_len;
+    uint32_t sub_first, sub_end;    /* its subscribers in ld_ps.sub */
+    uint32_t first_live;            /* closed loop: window on this one */
+    uint64_t next_seq;              /* next sequence number to send */
+    uint64_t due_ns;                /* --rate: when next_seq is due */
+    uint32_t inflight;              /* QoS 1: PUBLISHes not yet acked */
+    uint16_t next_id;
+    uint8_t id_used[8192];          /* QoS 1: packet ids in flight */
 };
 
-/** Run until everything arrived, the drain went idle (LD_DRAIN_NS after
- *  the last delivery or the last send) or --timeout. @return true when
- *  it ended by --timeout. Returns early when ld_io.setup_failed. */
-bool ld_loop(const struct ld_loop_ops *ops, bool paced);
+/* A subscriber to one publisher's topic, counting what arrives. */
+struct ld_sub {
+    struct ld_conn c;
+    struct ld_pub *from;
+    bool dirty;                     /* in ld_ps.dirty: bytes to flush */
+    uint8_t *seen;                  /* one bit per sequence number */
+    uint64_t high;                  /* highest sequence received + 1 */
+    uint64_t uniq, dups, ooo;
+};
+
+struct ld_ps {
+    struct ld_pub *pub;
+    struct ld_sub *sub;
+    uint32_t npub, nsub;
+    struct ld_sub **dirty;          /* subscribers with bytes to flush */
+    uint32_t ndirty;
+    uint8_t *pad;                   /* payload padding, 0x5a */
+    uint64_t interval_ns;           /* --rate: per-publisher interval */
+    /* every publisher and subscriber together */
+    uint64_t sent, delivered;       /* PUBLISHes; first deliveries */
+    uint64_t measured_sent, measured_rcvd;
+    uint64_t first_send, last_recv, last_any_recv;
+    uint64_t lat_sum;               /* exact mean of measured latency */
+    struct pb_hist *hist;
+};
+
+extern struct ld_ps ld_ps;
+
+/* What ld_ps_run hands the mode's report. */
+struct ld_totals {
+    uint64_t expected, lost, dups, ooo;     /* summed over subscribers */
+    uint64_t subs_lost;                     /* subscribers dead */
+    uint32_t short_subs;                    /* subscribers missing some */
+    bool unsent;                            /* a publisher fell short */
+    double elapsed, rate, prate;            /* s, deliveries/s, pubs/s */
+};
+
+/** RLIMIT_NOFILE to @p nofile, the epoll set (@p proto: on_frame is
+ *  ld_ps_frame), @p npub publishers and @p nsub subscribers zeroed, the
+ *  histogram, the padding and the --rate interval. @return 0, or -1 with
+ *  a message printed. */
+int ld_ps_init(uint32_t npub, uint32_t nsub, uint64_t nofile,
+               const struct ld_proto *proto);
+/** Open subscriber @p i to @p from's topic (set it first) with client id
+ *  @p id. A publisher's subscribers are opened in order, contiguous.
+ *  @return 0, or -1 with a message printed. */
+int ld_ps_open_sub(uint32_t i, struct ld_pub *from, const char *id);
+/** Open publisher @p i with client id @p id. @return 0 or -1. */
+int ld_ps_open_pub(uint32_t i, const char *id);
+/** The ld_proto on_frame of p2p and fanout. */
+void ld_ps_frame(struct ld_conn *c, uint8_t b0, const uint8_t *p,
+                 size_t rem, uint64_t now);
+/** A whole p2p or fanout run: @p setup (ld_ps_init and the opens), the
+ *  loop until everything arrived, the drain went idle (LD_DRAIN_NS after
+ *  the last delivery or the last send) or --timeout, then @p report and
+ *  DISCONNECT. @return the exit status (see the modes below); a set-up
+ *  that failed or timed out returns 2 with a message and no report. */
+int ld_ps_run(int (*setup)(void),
+              void (*report)(bool timed_out, int rc,
+                             const struct ld_totals *t));
 
 /* ---- report.c: latency figures ------------------------------------------- */
 
@@ -213,6 +275,8 @@ double ld_hist_us(const struct pb_hist *h, double pct);
 /** ,"name":{"count":..,"p50":..,"p90":..,"p99":..,"p999":..,"max":..,
  *  "mean":..} in microseconds (petrel-bench's summary names). */
 void ld_json_hist(FILE *f, const char *name, const struct pb_hist *h);
+/** "latency us: p50 .. p90 .. p99 .. p99.9 .. max ..\n". */
+void ld_text_latency(FILE *f, const struct pb_hist *h);
 
 /* ---- modes ------------------------------------------------------------------ */
 

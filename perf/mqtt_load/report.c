@@ -40,3 +40,11 @@ void ld_json_hist(FILE *f, const char *name, const struct pb_hist *h)
             ld_hist_us(h, 90), ld_hist_us(h, 99), ld_hist_us(h, 99.9),
             (double)pb_hist_max(h) * 1e-3, pb_hist_mean(h) * 1e-3);
 }
+
+void ld_text_latency(FILE *f, const struct pb_hist *h)
+{
+    fprintf(f, "latency us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  "
+            "max %.1f\n", ld_hist_us(h, 50), ld_hist_us(h, 90),
+            ld_hist_us(h, 99), ld_hist_us(h, 99.9),
+            (double)pb_hist_max(h) * 1e-3);
+}

@@ -17,9 +17,9 @@ against Debian's mosquitto: each mode briefly, checked on its JSON line.
 - bad usage exits 2 with a reason; no broker: connect counts every session
   failed (exit 1), p2p fails its set-up (exit 2).
 
-Each test gets a mosquitto of its own in a namespace made here (listener
-127.0.0.1:1883, anonymous, no persistence, TCP_NODELAY, no connection
-limit); the client runs in that namespace with `ip netns exec`, so no
+Each test gets a mosquitto of its own in a namespace made here
+(perf/mqtt_ratio.py's Mosquitto: listener 127.0.0.1:1883, anonymous, no
+persistence, TCP_NODELAY, no connection limit); the client runs in that namespace with `ip netns exec`, so no
 traffic leaves it. The binary: $PT_MQTT_LOAD (tests/integration/meson.build
 sets it to <build>/perf/pt-mqtt-load), else that path under
 $MESON_BUILD_ROOT or build/. SKIP (77) without root, `ip`, mosquitto, or
@@ -30,13 +30,16 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "perf"))
+import mqtt_ratio  # noqa: E402  (mosquitto in its namespace)
+
 MOSQUITTO = os.environ.get("MOSQUITTO", shutil.which("mosquitto")
                            or "/usr/sbin/mosquitto")
-RUN_TIMEOUT = 60
 P2P_KEYS = ["qos", "pairs", "msgs", "warmup", "size", "window", "rate",
             "sent", "received", "lost", "duplicated", "out_of_order",
             "measured", "elapsed_s", "msgs_per_s", "latency_us", "errors",
@@ -54,80 +57,10 @@ def load_binary():
 LOAD = load_binary()
 
 
-class Mosquitto:
-    """mosquitto on 127.0.0.1:1883 in a fresh namespace ptl-<tag>-<pid>."""
-
-    def __init__(self, tag):
-        self.ns = f"ptl-{tag}-{os.getpid()}"[:31]
-        self.proc = None
-        self.dir = tempfile.mkdtemp(prefix=self.ns + "-")
-        self.conf = os.path.join(self.dir, "mosquitto.conf")
-        self.log = open(os.path.join(self.dir, "mosquitto.log"), "w+")
-
-    def __enter__(self):
-        subprocess.run(["ip", "netns", "del", self.ns],
-                       stderr=subprocess.DEVNULL)
-        subprocess.run(["ip", "netns", "add", self.ns], check=True)
-        try:
-            subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"],
-                           check=True)
-            with open(self.conf, "w") as f:
-                f.write("listener 1883 127.0.0.1\nallow_anonymous true\n"
-                        "persistence false\nset_tcp_nodelay true\n"
-                        "max_connections -1\nlog_dest stderr\n"
-                        "log_type error\nlog_type warning\n")
-            os.chmod(self.dir, 0o755)
-            os.chmod(self.conf, 0o644)
-            # as many files as this process may have (the hard limit)
-            self.proc = subprocess.Popen(
-                ["sh", "-c", 'ulimit -n "$(ulimit -Hn)"; exec "$@"', "sh",
-                 "ip", "netns", "exec", self.ns, MOSQUITTO, "-c", self.conf],
-                stdout=self.log, stderr=subprocess.STDOUT)
-            self._wait_listening()
-        except BaseException:
-            self.cleanup()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.cleanup()
-        return False
-
-    def _wait_listening(self, timeout=15.0):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("mosquitto exited:\n" + self.output())
-            r = self.run(sys.executable, "-c",
-                         "import socket; socket.create_connection("
-                         "('127.0.0.1', 1883), 2).close()")
-            if r.returncode == 0:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("mosquitto does not listen:\n" + self.output())
-
-    def run(self, *cmd, timeout=RUN_TIMEOUT):
-        return subprocess.run(["ip", "netns", "exec", self.ns] + list(cmd),
-                              capture_output=True, text=True,
-                              timeout=timeout)
-
-    def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()[-4000:]
-
-    def cleanup(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        subprocess.run(["ip", "netns", "del", self.ns],
-                       stderr=subprocess.DEVNULL)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def Mosquitto(tag):
+    """mosquitto on 127.0.0.1:1883 in a fresh namespace ptl-<tag>-<pid>
+    (perf/mqtt_ratio.py's)."""
+    return mqtt_ratio.Mosquitto(MOSQUITTO, ns=f"ptl-{tag}-{os.getpid()}"[:31])
 
 
 class MqttLoadTest(unittest.TestCase):

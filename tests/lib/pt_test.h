@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <rte_ether.h>
 #include <rte_mbuf.h>
@@ -29,6 +30,16 @@ pt_test_rnd(uint64_t *state, uint32_t n)
     *state ^= *state >> 7;
     *state ^= *state << 17;
     return (uint32_t)(*state % n);
+}
+
+/** CLOCK_MONOTONIC in seconds: how long a benchmark's set-up took. */
+static inline double
+pt_test_now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /** Start a throwaway EAL once per process. @return 0 or -1. */
@@ -142,5 +153,23 @@ uint16_t pt_test_tx_capture(void *ctx, struct rte_mbuf **pkts, uint16_t n);
 
 /** Free every captured frame. */
 void pt_test_tx_reset(struct pt_test_tx *tx);
+
+struct pt_net;
+struct pt_tcp_conf;
+
+/**
+ * Fill conf for a test TCP-lite stack on net, clock now_ns: 64
+ * connections, SYN backlog 16 with SYN cookies, MSS 1460, 65535/65536-byte
+ * buffers, every segment acknowledged at once, RTO 1 s (200 ms..60 s),
+ * 5 retries (3 for SYN and SYN-ACK), 64 TIME_WAIT entries of 2 s, 1000
+ * RSTs and challenge ACKs a second, no out-of-order queue, a random
+ * secret. Callers change what their test is about after the call.
+ */
+void pt_test_tcp_conf(struct pt_tcp_conf *conf, struct pt_net *net,
+                      uint64_t now_ns);
+
+/** cmocka group set-up that starts the throwaway EAL (pt_test_eal_init).
+ * @return 0 or -1 */
+int pt_test_group_setup(void **state);
 
 #endif /* PETREL_TEST_H */
