@@ -250,28 +250,15 @@ tcp_conf(struct pt_tcp_conf *conf, struct pt_net *net, uint32_t max_conns)
 {
     static const uint8_t secret[16] = "petrel-bench-tcp";
 
-    *conf = (struct pt_tcp_conf){
-        .net = net,
-        .max_conns = max_conns,
-        .syn_backlog = 64,
-        .syncookies = true,
-        .mss = 1460,
-        .rcv_buf = 65535,
-        .snd_buf = 65536,
-        .delayed_ack_ms = 0,   /* every segment acknowledged at once */
-        .rto_initial_ms = 1000,
-        .rto_min_ms = 200,
-        .rto_max_ms = 60000,
-        .max_retries = 8,
-        .synack_retries = 3,
-        .time_wait_ms = 2000,
-        .time_wait_max = 1024,
-        .reply_limit = 1000,
-        .ooo_segments = 8,
-        .now_ns = T0_NS,
-        .secret = secret,
-        .socket_id = SOCKET_ID_ANY,
-    };
+    /* the tests' stack (every segment acknowledged at once), sized up */
+    pt_test_tcp_conf(conf, net, T0_NS);
+    conf->secret = secret;
+    conf->max_conns = max_conns;
+    conf->syn_backlog = 64;
+    conf->time_wait_max = 1024;
+    /* and more patient, with an out-of-order queue */
+    conf->max_retries = 8;
+    conf->ooo_segments = 8;
 }
 
 /* @return 0, or -1 with msg set. */

@@ -70,27 +70,11 @@ sc_init(struct sc *sc, const char *name)
     sc->port = SC_LISTEN_PORT;
     sc->now = SC_T0_NS;
     sc->tx.accept = UINT32_MAX;
-    sc->conf = (struct pt_tcp_conf){
-        .max_conns = 64,
-        .syn_backlog = 4,
-        .syncookies = true,
-        .mss = 1460,
-        .rcv_buf = 65535,
-        .snd_buf = 65536,
-        .delayed_ack_ms = 0,
-        .rto_initial_ms = 1000,
-        .rto_min_ms = 200,
-        .rto_max_ms = 60000,
-        .max_retries = 5,
-        .synack_retries = 3,
-        .syn_retries = 3,
-        .time_wait_ms = 2000,
-        .time_wait_max = 64,
-        .reply_limit = 1000000,
-        .now_ns = SC_T0_NS,
-        .secret = sc_secret,
-        .socket_id = SOCKET_ID_ANY,
-    };
+    /* the net comes in sc_start(); scripts change the rest with `conf` */
+    pt_test_tcp_conf(&sc->conf, NULL, SC_T0_NS);
+    sc->conf.syn_backlog = 4;
+    sc->conf.reply_limit = 1000000;
+    sc->conf.secret = sc_secret;
     for (int i = 1; i <= SC_PEERS; i++) {
         struct sc_peer *p = &sc->peers[i];
 

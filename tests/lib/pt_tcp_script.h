@@ -119,4 +119,14 @@ int pt_tcp_script_run(const char *name, const char *text);
     "in  .   1:1(0) ack 1 win 65535\n"                                       \
     "ev  accept\n"
 
+/* On an established connection whose send MSS is 536 (the peer announced
+ * it, or gave none: RFC 9293 3.7.1), the application sends 1000 bytes:
+ * 536 + 464 leave at once, the peer acknowledges both, `sent 1000`. */
+#define PT_TCP_SCRIPT_SEND_1000_MSS_536                                       \
+    "app send 1000\n"                                                        \
+    "out .   1:537(536) ack 1\n"                                             \
+    "out .   537:1001(464) ack 1\n"                                          \
+    "in  .   1:1(0) ack 1001\n"                                              \
+    "ev  sent 1000\n"
+
 #endif /* PETREL_TCP_SCRIPT_H */

@@ -14,6 +14,7 @@
 #include <rte_tcp.h>
 
 #include <petrel/net.h>
+#include <petrel/tcp.h>
 
 #include "pt_test.h"
 
@@ -285,4 +286,39 @@ pt_test_net_conf(struct pt_net_conf *conf,
         .tx_ctx = tx_ctx,
         .socket_id = SOCKET_ID_ANY,
     };
+}
+
+void
+pt_test_tcp_conf(struct pt_tcp_conf *conf, struct pt_net *net,
+                 uint64_t now_ns)
+{
+    *conf = (struct pt_tcp_conf){
+        .net = net,
+        .max_conns = 64,
+        .syn_backlog = 16,
+        .syncookies = true,
+        .mss = 1460,
+        .rcv_buf = 65535,           /* the most without window scaling */
+        .snd_buf = 65536,
+        .delayed_ack_ms = 0,        /* every segment acknowledged at once */
+        .rto_initial_ms = 1000,
+        .rto_min_ms = 200,
+        .rto_max_ms = 60000,
+        .max_retries = 5,
+        .synack_retries = 3,
+        .syn_retries = 3,           /* active opens only */
+        .time_wait_ms = 2000,
+        .time_wait_max = 64,
+        .reply_limit = 1000,        /* RSTs and challenge ACKs a second */
+        .now_ns = now_ns,
+        .secret = NULL,             /* random ISNs and cookies */
+        .socket_id = SOCKET_ID_ANY,
+    };
+}
+
+int
+pt_test_group_setup(void **state)
+{
+    (void)state;
+    return pt_test_eal_init();
 }

@@ -681,32 +681,16 @@ rig_start(struct rig *r)
 {
     struct pt_net_conf nc;
     static const uint8_t secret[16] = "flood-test-key!";
-    struct pt_tcp_conf tc = {
-        .max_conns = 64,
-        .syn_backlog = 16,
-        .syncookies = true,
-        .mss = 1460,
-        .rcv_buf = 65535,
-        .snd_buf = 65536,
-        .rto_initial_ms = 1000,
-        .rto_min_ms = 200,
-        .rto_max_ms = 60000,
-        .max_retries = 5,
-        .synack_retries = 3,
-        .time_wait_ms = 2000,
-        .time_wait_max = 64,
-        .reply_limit = 1000,
-        .now_ns = T0,
-        .secret = secret,
-        .socket_id = SOCKET_ID_ANY,
-    };
+    struct pt_tcp_conf tc;
 
     memset(r, 0, sizeof(*r));
     r->now = T0;
     pt_test_net_conf(&nc, rig_tx, r);
     r->net = pt_net_create(&nc);
     assert_non_null(r->net);
-    tc.net = r->net;
+    /* 64 connections, backlog 16, 1000 replies a second */
+    pt_test_tcp_conf(&tc, r->net, T0);
+    tc.secret = secret;
     r->tcp = pt_tcp_create(&tc);
     assert_non_null(r->tcp);
     assert_int_equal(pt_tcp_echo_listen(r->tcp, PORT), 0);

@@ -737,11 +737,7 @@ test_tcp_syncookie(void **state)
         "expect state established\n"
         "expect stat syncookies_validated 1\n"
         "expect conns 2\n"
-        "app send 1000\n"
-        "out .   1:537(536) ack 1\n"
-        "out .   537:1001(464) ack 1\n"
-        "in  .   1:1(0) ack 1001\n"
-        "ev  sent 1000\n");
+        PT_TCP_SCRIPT_SEND_1000_MSS_536);
 }
 
 /* ---- more handshake, backlog, window and timer cases ---- */
@@ -919,13 +915,6 @@ test_tcp_rto_restart(void **state)
         "+10000 out none\n");
 }
 
-static int
-group_setup(void **state)
-{
-    (void)state;
-    return pt_test_eal_init();
-}
-
 int
 main(void)
 {
@@ -967,5 +956,5 @@ main(void)
         cmocka_unit_test(test_tcp_rto_restart),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, pt_test_group_setup, NULL);
 }

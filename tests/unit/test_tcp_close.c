@@ -587,13 +587,6 @@ test_tcp_time_wait_reuse(void **state)
         "expect state established\n");
 }
 
-static int
-group_setup(void **state)
-{
-    (void)state;
-    return pt_test_eal_init();
-}
-
 int
 main(void)
 {
@@ -622,5 +615,5 @@ main(void)
         cmocka_unit_test(test_tcp_time_wait_reuse),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, pt_test_group_setup, NULL);
 }

@@ -114,11 +114,7 @@ test_tcp_connect_mss_absent(void **state)
         "in  S. 0:0(0) ack 1 win 65535\n"
         "out .  1:1(0) ack 1\n"
         "ev  connected\n"
-        "app send 1000\n"
-        "out .  1:537(536) ack 1\n"
-        "out .  537:1001(464) ack 1\n"
-        "in  .  1:1(0) ack 1001\n"
-        "ev  sent 1000\n");
+        PT_TCP_SCRIPT_SEND_1000_MSS_536);
 }
 
 static void
@@ -504,6 +500,13 @@ test_tcp_connect_two_addresses(void **state)
         "expect drop tcp_no_listener 1\n");
 }
 
+/* Whether 10.99.0.<d> is one of net's addresses. */
+static bool
+is_local_99(const struct pt_net *net, uint8_t d)
+{
+    return pt_net_is_local(net, rte_cpu_to_be_32(RTE_IPV4(10, 99, 0, d)));
+}
+
 static void
 test_tcp_connect_net_range(void **state)
 {
@@ -517,13 +520,10 @@ test_tcp_connect_net_range(void **state)
     nc.ip_count = 253;
     net = pt_net_create(&nc);
     assert_non_null(net);
-    assert_true(pt_net_is_local(net, rte_cpu_to_be_32(PT_TEST_OUR_IP)));
-    assert_true(pt_net_is_local(net, rte_cpu_to_be_32(RTE_IPV4(10, 99, 0,
-                                                               254))));
-    assert_false(pt_net_is_local(net, rte_cpu_to_be_32(RTE_IPV4(10, 99, 0,
-                                                                255))));
-    assert_false(pt_net_is_local(net, rte_cpu_to_be_32(RTE_IPV4(10, 99, 0,
-                                                                1))));
+    assert_true(is_local_99(net, 2));   /* PT_TEST_OUR_IP */
+    assert_true(is_local_99(net, 254));
+    assert_false(is_local_99(net, 255));
+    assert_false(is_local_99(net, 1));
     pt_net_free(net);
     nc.ip_count = 254;
     assert_null(pt_net_create(&nc));
@@ -532,9 +532,8 @@ test_tcp_connect_net_range(void **state)
     nc.ip_count = 0;
     net = pt_net_create(&nc);
     assert_non_null(net);
-    assert_true(pt_net_is_local(net, rte_cpu_to_be_32(PT_TEST_OUR_IP)));
-    assert_false(pt_net_is_local(net, rte_cpu_to_be_32(RTE_IPV4(10, 99, 0,
-                                                                3))));
+    assert_true(is_local_99(net, 2));
+    assert_false(is_local_99(net, 3));
     pt_net_free(net);
 }
 
@@ -751,27 +750,13 @@ lb_tick(uint64_t ms)
 static struct pt_tcp *
 lb_stack(struct pt_net *net)
 {
-    struct pt_tcp_conf conf = {
-        .net = net,
-        .max_conns = LB_CONNS + 24,
-        .syn_backlog = 256,
-        .syncookies = true,
-        .mss = 1460,
-        .rcv_buf = 65535,
-        .snd_buf = 65536,
-        .rto_initial_ms = 1000,
-        .rto_min_ms = 200,
-        .rto_max_ms = 60000,
-        .max_retries = 5,
-        .synack_retries = 3,
-        .syn_retries = 3,
-        .time_wait_ms = 2000,
-        .time_wait_max = LB_CONNS + 24,
-        .reply_limit = 1000000,
-        .now_ns = lb->now,
-        .socket_id = SOCKET_ID_ANY,
-    };
+    struct pt_tcp_conf conf;
 
+    pt_test_tcp_conf(&conf, net, lb->now);
+    conf.max_conns = LB_CONNS + 24;
+    conf.syn_backlog = 256;
+    conf.time_wait_max = LB_CONNS + 24;
+    conf.reply_limit = 1000000;
     return pt_tcp_create(&conf);
 }
 
@@ -861,13 +846,6 @@ test_tcp_connect_loopback(void **state)
     assert_int_equal(rte_mempool_in_use_count(pt_test_pool()), 0);
 }
 
-static int
-group_setup(void **state)
-{
-    (void)state;
-    return pt_test_eal_init();
-}
-
 int
 main(void)
 {
@@ -895,5 +873,5 @@ main(void)
         cmocka_unit_test(test_tcp_connect_loopback),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, pt_test_group_setup, NULL);
 }
