@@ -176,12 +176,12 @@ pb_core_setup(struct pb_core *c, struct pb_run *run, unsigned idx,
 void
 pb_core_free(struct pb_core *c)
 {
+    /* the core reset its connections before it returned (reset_all);
+     * what is still queued is freed, not sent: the net is its lcore's */
     if (c->tcp != NULL)
         pt_tcp_free(c->tcp);
-    if (c->net != NULL) {
-        pt_net_flush(c->net);
+    if (c->net != NULL)
         pt_net_free(c->net);
-    }
     pb_flood_free(c->flood);
     pb_hist_free(c->lat);
     pb_hist_free(c->conn_lat);
