@@ -283,6 +283,17 @@ int pb_core_setup(struct pb_core *c, struct pb_run *run, unsigned idx,
 int pb_core_main(void *arg);
 void pb_core_free(struct pb_core *c);
 
+/* run.c: lay the clients out (roles, groups, next[] arrays); the
+ * deliveries the subscriptions call for and the distinct ones made so far
+ * (before gaps); the verdict once the cores returned (fills s). */
+int pb_run_layout(struct pb_run *run, const struct pb_opts *o);
+void pb_run_deliveries(const struct pb_run *run, uint64_t *expected,
+                       uint64_t *highest);
+struct pb_summary;
+struct pb_totals;
+void pb_run_verdict(struct pb_run *run, struct pb_core *cores,
+                    struct pb_summary *s, struct pb_totals *t);
+
 /* rss.c: the Toeplitz hash (the port's key) of the broker's answers to
  * laddr:lport (network order / host order), as the NIC computes it */
 uint32_t pb_rss_hash(const struct pb_run *run, uint32_t laddr,
