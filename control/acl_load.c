@@ -83,31 +83,20 @@ struct builder {
 static int
 fail(struct builder *b, const char *fmt, ...)
 {
-    char msg[256];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rc = pt_line_vfail(b->err, b->errlen, b->origin, b->line, fmt, ap);
     va_end(ap);
-    if (b->err != NULL && b->errlen > 0)
-        snprintf(b->err, b->errlen, "%s:%u: %s", b->origin, b->line, msg);
-    return -EINVAL;
+    return rc;
 }
 
 static int
 fail_nomem(struct builder *b)
 {
-    if (b->err != NULL && b->errlen > 0)
-        snprintf(b->err, b->errlen, "%s:%u: out of memory", b->origin,
-                 b->line);
+    fail(b, "out of memory");
     return -ENOMEM;
-}
-
-/* At most 48 bytes of s, for messages. */
-static int
-quote_len(size_t n)
-{
-    return n > 48 ? 48 : (int)n;
 }
 
 /* ---- growable arrays ---- */
@@ -308,7 +297,7 @@ compile_filter(struct builder *b, const char *f, size_t n, bool pattern,
     size_t i = 0;
 
     if (me != PT_MQTT_OK)
-        return fail(b, "invalid filter `%.*s`: %s", quote_len(n), f,
+        return fail(b, "invalid filter `%.*s`: %s", pt_quote_len(n), f,
                     pt_mqtt_err_help(me));
     if (n > UINT16_MAX)
         return fail(b, "filter longer than %u bytes", UINT16_MAX);
@@ -429,7 +418,7 @@ on_entry(struct builder *b, const char *kw, const char *rest, size_t n,
         access = A_RW;
     } else if (access < 0) {
         return fail(b, "bad access `%.*s` (read, write, readwrite or deny; "
-                    "a filter with blanks needs one)", quote_len(wlen), w);
+                    "a filter with blanks needs one)", pt_quote_len(wlen), w);
     }
     if (vec_reserve(&b->raw, sizeof(*r), 1) != 0)
         return fail_nomem(b);
@@ -468,7 +457,7 @@ parse_line(struct builder *b, const char *s, size_t n)
     if (word_is(kw, kwlen, "pattern"))
         return on_entry(b, "pattern", rest, rlen, true);
     return fail(b, "unknown keyword `%.*s` (user, topic or pattern)",
-                quote_len(kwlen), kw);
+                pt_quote_len(kwlen), kw);
 }
 
 /* ---- compiling ---- */

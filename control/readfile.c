@@ -74,3 +74,15 @@ pt_read_file(const char *path, size_t max, char **buf, size_t *len,
     }
     return rc;
 }
+
+int
+pt_line_vfail(char *err, size_t errlen, const char *origin, unsigned line,
+              const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
+    return -EINVAL;
+}

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Read a whole (configuration-size) file into memory: the password file,
- * the ACL and the content rules are parsed from a buffer.
+ * the ACL and the content rules are parsed from a buffer. And what their
+ * line-oriented parsers share: the line loop and "origin:line: why"
+ * error messages.
  *
  * Threading: any thread. Ownership: the caller frees *buf.
  */
 #ifndef PETREL_CONTROL_READFILE_H
 #define PETREL_CONTROL_READFILE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -55,6 +58,22 @@ pt_lines_next(struct pt_lines *l, const char **s, size_t *n)
         (*n)--;
     l->no++;
     return true;
+}
+
+/**
+ * Write "origin:line: <fmt, ap>" into err (nothing when err is NULL or
+ * errlen 0): a parser's error naming the file (or "-" for text) and line.
+ * @return -EINVAL, what a parse error returns
+ */
+int pt_line_vfail(char *err, size_t errlen, const char *origin, unsigned line,
+                  const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+/** At most 48 bytes of a quoted field, for messages ("%.*s"). */
+static inline int
+pt_quote_len(size_t n)
+{
+    return n > 48 ? 48 : (int)n;
 }
 
 #endif /* PETREL_CONTROL_READFILE_H */

@@ -73,31 +73,20 @@ static const struct {
 static int
 fail(struct builder *b, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rc = pt_line_vfail(b->err, b->errlen, b->origin, b->line, fmt, ap);
     va_end(ap);
-    if (b->err != NULL && b->errlen > 0)
-        snprintf(b->err, b->errlen, "%s:%u: %s", b->origin, b->line, msg);
-    return -EINVAL;
+    return rc;
 }
 
 static int
 fail_nomem(struct builder *b)
 {
-    if (b->err != NULL && b->errlen > 0)
-        snprintf(b->err, b->errlen, "%s:%u: out of memory", b->origin,
-                 b->line);
+    fail(b, "out of memory");
     return -ENOMEM;
-}
-
-/* At most 48 bytes of a field, for messages. */
-static int
-quote_len(size_t n)
-{
-    return n > 48 ? 48 : (int)n;
 }
 
 /* ---- fields ---- */
@@ -153,7 +142,7 @@ parse_id(struct builder *b, const char *s, size_t n, uint32_t *id)
     return 0;
 bad:
     return fail(b, "bad id `%.*s` (a decimal from 1 to 4294967295)",
-                quote_len(n), s);
+                pt_quote_len(n), s);
 }
 
 /* Slot of id in the table: where it is, or the empty one to put it. */
@@ -182,14 +171,14 @@ parse_flags(struct builder *b, const char *s, size_t n, uint32_t *flags)
         unsigned k;
 
         if (wl == 0)
-            return fail(b, "empty flag in FLAGS `%.*s`", quote_len(n), s);
+            return fail(b, "empty flag in FLAGS `%.*s`", pt_quote_len(n), s);
         for (k = 0; k < sizeof(flag_names) / sizeof(flag_names[0]); k++)
             if (word_is(w, wl, flag_names[k].name))
                 break;
         if (k == sizeof(flag_names) / sizeof(flag_names[0]))
             return fail(b, "bad flag `%.*s` in FLAGS (`-` or a comma list "
                         "of caseless, dotall, multiline, utf8, singlematch)",
-                        quote_len(wl), w);
+                        pt_quote_len(wl), w);
         if (*flags & flag_names[k].flag)
             return fail(b, "flag `%s` given twice in FLAGS",
                         flag_names[k].name);
@@ -253,7 +242,7 @@ parse_line(struct builder *b, const char *s, size_t n)
         r.action = PT_RULE_DISCONNECT;
     else
         return fail(b, "bad ACTION `%.*s` (count, drop or disconnect)",
-                    quote_len(fl), f);
+                    pt_quote_len(fl), f);
 
     f = field(&p, end, &fl);
     if (fl == 0)
@@ -266,7 +255,7 @@ parse_line(struct builder *b, const char *s, size_t n)
         r.scope = PT_RULE_BOTH;
     else
         return fail(b, "bad SCOPE `%.*s` (topic, payload or both)",
-                    quote_len(fl), f);
+                    pt_quote_len(fl), f);
 
     f = field(&p, end, &fl);
     if (fl == 0)
@@ -278,7 +267,7 @@ parse_line(struct builder *b, const char *s, size_t n)
     if (ffl == 0)
         return fail(b, "missing FILTER (`-` or an MQTT topic filter)");
     if (!word_is(ff, ffl, "-") && pt_mqtt_filter_check(ff, ffl) != PT_MQTT_OK)
-        return fail(b, "bad FILTER `%.*s`: %s", quote_len(ffl), ff,
+        return fail(b, "bad FILTER `%.*s`: %s", pt_quote_len(ffl), ff,
                     pt_mqtt_err_help(pt_mqtt_filter_check(ff, ffl)));
 
     pat = p;
@@ -354,7 +343,7 @@ compile_db(struct builder *b, unsigned bit, hs_database_t **db,
             (unsigned)cerr->expression < k) {
             b->line = b->rules[ids[cerr->expression]].line;
             rc = fail(b, "PATTERN `%.*s`: %s",
-                      quote_len(strlen(exprs[cerr->expression])),
+                      pt_quote_len(strlen(exprs[cerr->expression])),
                       exprs[cerr->expression], cerr->message);
         } else {
             if (b->err != NULL && b->errlen > 0)
