@@ -563,12 +563,9 @@ pt_acl_parse(const char *text, size_t len, const char *origin,
     size_t n;
     int rc = 0;
 
-    if (len > PT_ACL_MAX_FILE) {
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "%s: larger than %u bytes", b.origin,
-                     PT_ACL_MAX_FILE);
-        return -EFBIG;
-    }
+    rc = pt_text_size_check(b.origin, len, PT_ACL_MAX_FILE, err, errlen);
+    if (rc != 0)
+        return rc;
     b.slots = calloc(16, sizeof(*b.slots));
     b.slot_mask = 15;
     if (b.slots == NULL || sec_new(&b, 0, 0) != 0 || sec_new(&b, 0, 0) != 0) {

@@ -2,6 +2,7 @@
 /* Read a whole file into memory (see readfile.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,17 +62,26 @@ read_all(const char *path, size_t max, char **buf, size_t *len)
 }
 
 int
+pt_text_size_check(const char *origin, size_t len, size_t max, char *err,
+                   size_t errlen)
+{
+    if (len <= max)
+        return 0;
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s: larger than %zu bytes", origin, max);
+    return -EFBIG;
+}
+
+int
 pt_read_file(const char *path, size_t max, char **buf, size_t *len,
              char *err, size_t errlen)
 {
     int rc = read_all(path, max, buf, len);
 
-    if (rc != 0 && err != NULL && errlen > 0) {
-        if (rc == -EFBIG)
-            snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
-        else
-            snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-    }
+    if (rc == -EFBIG)
+        return pt_text_size_check(path, SIZE_MAX, max, err, errlen);
+    if (rc != 0 && err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
     return rc;
 }
 

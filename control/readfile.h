@@ -26,6 +26,14 @@
 int pt_read_file(const char *path, size_t max, char **buf, size_t *len,
                  char *err, size_t errlen);
 
+/**
+ * A text's size against a parser's limit: 0 when len <= max, else -EFBIG
+ * with err (if not NULL) "origin: larger than MAX bytes", the words
+ * pt_read_file() uses for a file.
+ */
+int pt_text_size_check(const char *origin, size_t len, size_t max, char *err,
+                       size_t errlen);
+
 /** The lines of a text, for the line-oriented parsers (password file,
  * ACL, rules): each without its '\n' nor a '\r' before it; `no` is the
  * number of the line last returned (from 1). */

@@ -421,12 +421,9 @@ pt_rules_parse(const char *text, size_t len, const char *origin,
     size_t n;
     int rc = 0;
 
-    if (len > PT_RULES_MAX_FILE) {
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "%s: larger than %u bytes", b.origin,
-                     PT_RULES_MAX_FILE);
-        return -EFBIG;
-    }
+    rc = pt_text_size_check(b.origin, len, PT_RULES_MAX_FILE, err, errlen);
+    if (rc != 0)
+        return rc;
     b.ids = calloc(ID_SLOTS, sizeof(*b.ids));
     if (b.ids == NULL) {
         rc = fail_nomem(&b);
